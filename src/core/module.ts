@@ -1,0 +1,15 @@
+// A module is a directive table plus the hooks it joins, as in nginx's ngx_module_t.
+// The core never imports a module by name: it walks the registered list (src/modules.ts).
+import type { DirectiveSpec } from '../config/types.ts';
+import type { HttpModuleHooks } from '../http/types.ts';
+import type { VariableDef } from '../variables/types.ts';
+
+export interface Module {
+  /** nginx-style name, e.g. `http_rewrite`. */
+  readonly name: string;
+  readonly directives: readonly DirectiveSpec[];
+  /** Variables the module provides (`$uri`, `$limit_req_status`, `$arg_*` ...). */
+  readonly variables?: readonly VariableDef[];
+  /** Hooks into the HTTP request cycle. */
+  readonly http?: HttpModuleHooks;
+}
