@@ -30,11 +30,13 @@ export type ArgRule = readonly number[] | 'flag' | '1+' | '2+' | 'any';
 export interface ConfEntry {
   readonly name: string;
   readonly args: string[];
+  /** `command line` for `-g` directives. */
   readonly file: string;
+  /** Where its `;` or `{` stands (nginx reports errors there); 0 for `-g` directives. */
   readonly line: number;
   /** The block this directive opened, for block directives. */
   block?: ConfBlock;
-  /** What the directive's `parse` returned (its typed value), if it has one. */
+  /** What the directive's `parse` returned (its typed value); for `'flag'` directives, the boolean. */
   value?: unknown;
 }
 
@@ -55,6 +57,10 @@ export interface ParseContext {
   readonly prefix: string;
   /** Resolve a path against the prefix (absolute paths pass through). */
   resolvePath(path: string): string;
+  /** The directory of the main configuration file, which `include` and `ssl_certificate` paths start from. */
+  readonly confPrefix: string;
+  /** Resolve a path against the configuration prefix, as nginx's ngx_conf_full_name(..., 1). */
+  resolveConfPath(path: string): string;
 }
 
 export interface DirectiveSpec {
@@ -73,16 +79,17 @@ export interface DirectiveSpec {
   /**
    * Check the arguments and return the typed value (stored in entry.value). Throw
    * `ConfigError` (via `invalid(...)`) with nginx's wording; the parser adds "in FILE:LINE".
+   * Called as soon as the directive is read; for block directives, once its block is parsed.
    */
   parse?(entry: ConfEntry, cx: ParseContext): unknown;
 }
 
 /** A configuration error: nginx's level and message, with the place it was found. */
 export class ConfigError extends Error {
-  readonly level: 'emerg' | 'warn';
+  readonly level: 'emerg' | 'crit' | 'warn';
   readonly file: string | undefined;
   readonly line: number | undefined;
-  constructor(message: string, file?: string, line?: number, level: 'emerg' | 'warn' = 'emerg') {
+  constructor(message: string, file?: string, line?: number, level: 'emerg' | 'crit' | 'warn' = 'emerg') {
     super(message);
     this.name = 'ConfigError';
     this.level = level;
@@ -92,11 +99,14 @@ export class ConfigError extends Error {
   /** nginx's text: `MESSAGE in FILE:LINE`, or `in command line` for `-g` (no `[emerg]` prefix). */
   get text(): string {
     if (this.file === undefined) return this.message;
-    return this.line === undefined ? `${this.message} in ${this.file}` : `${this.message} in ${this.file}:${this.line}`;
+    return this.line === undefined
+      ? `${this.message} in ${this.file}`
+      : `${this.message} in ${this.file}:${this.line}`;
   }
 }
 
 /** Throw nginx's error for a directive; the parser fills in file and line. */
 export function invalid(message: string, entry?: ConfEntry): never {
-  throw new ConfigError(message, entry?.file, entry?.line);
+  // Line 0 marks a `-g` directive, which nginx reports as `in command line`.
+  throw new ConfigError(message, entry?.file, entry?.line || undefined);
 }
