@@ -1,6 +1,6 @@
 // A module is a directive table plus the hooks it joins, as in nginx's ngx_module_t.
 // The core never imports a module by name: it walks the registered list (src/modules.ts).
-import type { DirectiveSpec } from '../config/types.ts';
+import type { ConfBlock, DirectiveSpec } from '../config/types.ts';
 import type { HttpModuleHooks } from '../http/types.ts';
 import type { VariableDef } from '../variables/types.ts';
 
@@ -12,4 +12,15 @@ export interface Module {
   readonly variables?: readonly VariableDef[];
   /** Hooks into the HTTP request cycle. */
   readonly http?: HttpModuleHooks;
+  /** Process events the module holds resources for (open files, timers). */
+  readonly lifecycle?: Lifecycle;
+}
+
+export interface Lifecycle {
+  /** SIGUSR1: reopen files (log rotation). */
+  reopen?(): void;
+  /** The process is exiting: flush and close. */
+  exit?(): void;
+  /** A cycle was discarded (replaced by a reload, or failed to go live): free what only it used. */
+  release?(main: ConfBlock): void;
 }

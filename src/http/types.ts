@@ -47,6 +47,8 @@ export interface ServerConf {
   readonly serverName: string;
   readonly serverRewrite: PhaseHandler[];
   readonly conf: Map<string, unknown>;
+  /** LocationConfs of the server-level `if` blocks. */
+  readonly ifs: Map<ConfBlock, LocationConf>;
 }
 
 /** What a module's hooks get while the cycle is built. */
@@ -88,11 +90,19 @@ export interface HttpRequest {
   readonly ctx: Map<string, unknown>;
   /** Start time, milliseconds since the epoch with sub-ms precision. */
   readonly startTime: number;
-  /** Whether this request went through an internal redirect (error_page, try_files, index). */
-  readonly internal: boolean;
+  /** Whether this request went through an internal redirect (error_page, try_files, index) or a rewrite. */
+  internal: boolean;
+  /**
+   * Set by `rewrite ... last` (nginx's r->uri_changed): after the rewrite phase the core looks the
+   * location up again for the new r.uri (at most 10 times, then 500).
+   */
+  uriChanged: boolean;
   /** Response status and headers (flat name/value list) as they will be sent. */
   status: number;
   readonly headersOut: string[];
+  /** Response bytes written so far: body only ($body_bytes_sent), and head plus body ($bytes_sent). */
+  readonly bodyBytesSent: number;
+  readonly bytesSent: number;
   /** Value of a request header (first occurrence), by lowercased name. */
   header(name: string): string | undefined;
   /** Value of a response header set so far, by lowercased name. */

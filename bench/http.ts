@@ -1,0 +1,135 @@
+// HTTP benchmark: zonesync vs Debian's nginx, one worker each, same machine, same run.
+// For each scenario: wrk -t1 -c64 against each server in interleaved rounds; report req/s, p99
+// latency and the server's CPU time per request (utime+stime from /proc, steadier than req/s here).
+// Usage: node bench/http.ts [--duration 5] [--rounds 3] [--out docs/benchmarks-http.md]
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BIN, canConnect, freePort, waitFor } from '../test/helpers/instance.ts';
+
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, out: { type: 'string' } },
+});
+const DURATION = Number(values.duration);
+const ROUNDS = Number(values.rounds);
+const CLK_TCK = 100;
+
+interface Scenario {
+  name: string;
+  path: string;
+  /** The server block body, identical for nginx and zonesync. */
+  server: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }' },
+  { name: 'static file (1 KiB)', path: '/file.html', server: 'root html; location / { }' },
+];
+
+function conf(port: number, s: Scenario, nginx: boolean): string {
+  return `${nginx ? 'worker_processes 1; daemon off; master_process off;' : ''}
+error_log logs/error.log crit;
+pid logs/server.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  default_type text/html;
+  server { listen 127.0.0.1:${port}; ${s.server} }
+}`;
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+interface Run {
+  rps: number;
+  p99ms: number;
+  cpuUsPerReq: number;
+}
+
+function wrk(port: number, urlPath: string): { rps: number; p99ms: number; requests: number } {
+  const out = execFileSync('wrk', ['-t1', '-c64', `-d${DURATION}s`, '--latency', `http://127.0.0.1:${port}${urlPath}`], {
+    encoding: 'utf8',
+    timeout: (DURATION + 30) * 1000,
+  });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const unit = p99?.[2] === 'us' ? 0.001 : p99?.[2] === 's' ? 1000 : 1;
+  if (/Non-2xx/.test(out)) throw new Error(`non-2xx answers during the benchmark:\n${out}`);
+  return { rps, p99ms: Number(p99?.[1]) * unit, requests };
+}
+
+async function measure(proc: ChildProcess, port: number, urlPath: string): Promise<Run> {
+  wrk(port, urlPath); // warm-up (JIT, caches); its numbers are dropped
+  const before = cpuTicks(proc.pid!);
+  const r = wrk(port, urlPath);
+  const ticks = cpuTicks(proc.pid!) - before;
+  return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
+}
+
+async function start(kind: 'nginx' | 'zonesync', s: Scenario, dir: string): Promise<{ proc: ChildProcess; port: number }> {
+  const port = await freePort();
+  const prefix = path.join(dir, `${kind}-${port}`);
+  mkdirSync(path.join(prefix, 'logs'), { recursive: true });
+  mkdirSync(path.join(prefix, 'html'));
+  writeFileSync(path.join(prefix, 'html/file.html'), 'x'.repeat(1024));
+  writeFileSync(path.join(prefix, 'bench.conf'), conf(port, s, kind === 'nginx'));
+  const proc =
+    kind === 'nginx'
+      ? spawn('nginx', ['-p', `${prefix}/`, '-c', 'bench.conf'], { stdio: 'ignore' })
+      : spawn(BIN, ['-p', prefix, '-c', 'bench.conf'], { stdio: 'ignore' });
+  await waitFor(() => canConnect(port), 10000, `${kind} listening`);
+  return { proc, port };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zonesync-bench-'));
+  const lines: string[] = [];
+  const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr;
+  lines.push(`Run ${new Date().toISOString()} on ${os.cpus().length} cores, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} interleaved rounds (medians). ${nginxVersion.trim()}`);
+  lines.push('');
+  lines.push('| scenario | server | req/s | p99 ms | CPU µs/req | req/s ratio | CPU ratio | p99 ratio |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  try {
+    for (const s of SCENARIOS) {
+      const runs: Record<string, Run[]> = { nginx: [], zonesync: [] };
+      const servers = { nginx: await start('nginx', s, dir), zonesync: await start('zonesync', s, dir) };
+      try {
+        for (let i = 0; i < ROUNDS; i++) {
+          for (const kind of ['nginx', 'zonesync'] as const) {
+            runs[kind].push(await measure(servers[kind].proc, servers[kind].port, s.path));
+          }
+        }
+      } finally {
+        for (const x of Object.values(servers)) x.proc.kill('SIGTERM');
+      }
+      const m = (kind: string, k: keyof Run) => median(runs[kind].map((r) => r[k]));
+      for (const kind of ['nginx', 'zonesync']) {
+        const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : (m('zonesync', k) / m('nginx', k)).toFixed(2));
+        lines.push(
+          `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
+        );
+      }
+      console.error(`${s.name}: nginx ${JSON.stringify(runs.nginx)} zonesync ${JSON.stringify(runs.zonesync)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const text = lines.join('\n') + '\n';
+  process.stdout.write(text);
+  if (values.out) writeFileSync(values.out, text);
+}
+
+await main();

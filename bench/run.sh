@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Benchmarks against real peers on this machine, in one run. Installs Debian's nginx and wrk when
+# missing. Targets are loopback only. Results: bench/results/*.md (copied into docs/benchmarks.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+mkdir -p bench/results
+node=node_modules/.bin/node
+"$node" bench/http.ts --duration "${DURATION:-5}" --rounds "${ROUNDS:-3}" --out bench/results/http.md

@@ -1,0 +1,92 @@
+// A cycle is one loaded configuration: the parsed tree, its error log and the runtimes built from it.
+// Reload builds a new cycle beside the running one; only a cycle that built completely goes live.
+import path from 'node:path';
+import { parseConfig } from '../config/parser.ts';
+import { find, findAll } from '../config/tree.ts';
+import type { ConfBlock } from '../config/types.ts';
+import { ConfigError } from '../config/types.ts';
+import { buildHttp, type HttpRuntime } from '../http/build.ts';
+import type { BuildContext } from '../http/types.ts';
+import { modules } from '../modules.ts';
+import { httpCoreVariables } from '../variables/http_core.ts';
+import { VariableRegistry } from '../variables/registry.ts';
+import { ErrorLog, type ErrorLogTarget, LEVELS, type Level } from './error_log.ts';
+
+export interface CycleOptions {
+  /** Absolute path of the main configuration file. */
+  readonly confFile: string;
+  /** Absolute prefix, with a trailing slash. */
+  readonly prefix: string;
+  /** `-g` directives. */
+  readonly params?: string;
+  /** `-e`: the error log used until (and instead of) the configured one. */
+  readonly errorLogOverride?: string;
+}
+
+export interface Cycle {
+  readonly options: CycleOptions;
+  readonly main: ConfBlock;
+  readonly files: { path: string; text: string }[];
+  readonly log: ErrorLog;
+  readonly pidPath: string;
+  readonly http: HttpRuntime | null;
+}
+
+export function resolveAgainst(prefix: string, p: string): string {
+  return path.isAbsolute(p) ? p : path.join(prefix, p);
+}
+
+/** Parse only: for `-t`, `-s` (the pid path) and the first step of a reload. */
+export function parseCycleConfig(options: CycleOptions): { main: ConfBlock; files: { path: string; text: string }[] } {
+  const directives = modules.flatMap((m) => m.directives);
+  return parseConfig({ file: options.confFile, prefix: options.prefix, directives, params: options.params });
+}
+
+export function pidPathOf(main: ConfBlock, prefix: string): string {
+  const pid = find(main, 'pid');
+  return resolveAgainst(prefix, pid ? pid.args[0] : 'logs/zonesync.pid');
+}
+
+function errorLogTargets(main: ConfBlock, options: CycleOptions): ErrorLogTarget[] {
+  if (options.errorLogOverride !== undefined) {
+    const p = options.errorLogOverride;
+    return [{ path: p === 'stderr' ? 'stderr' : resolveAgainst(options.prefix, p), level: 'error' }];
+  }
+  const entries = findAll(main, 'error_log');
+  if (entries.length === 0) return [{ path: resolveAgainst(options.prefix, 'logs/error.log'), level: 'error' }];
+  return entries.map((e) => {
+    const level = (e.args[1] ?? 'error') as Level;
+    if (!LEVELS.includes(level)) throw new ConfigError(`invalid log level "${e.args[1]}"`, e.file, e.line);
+    return { path: e.args[0] === 'stderr' ? 'stderr' : resolveAgainst(options.prefix, e.args[0]), level };
+  });
+}
+
+/** Load a whole cycle. Throws ConfigError (or an Error with nginx's text) and leaves nothing open. */
+export function loadCycle(options: CycleOptions): Cycle {
+  const { main, files } = parseCycleConfig(options);
+  let log: ErrorLog;
+  try {
+    log = new ErrorLog(errorLogTargets(main, options));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(`open() "${e.path}" failed (${e.errno === -2 ? '2: No such file or directory' : e.message})`);
+  }
+  try {
+    const variables = new VariableRegistry();
+    for (const v of httpCoreVariables) variables.add(v);
+    for (const m of modules) for (const v of m.variables ?? []) variables.add(v);
+    const cx: BuildContext = {
+      variables,
+      log,
+      prefix: options.prefix,
+      resolvePath: (p) => resolveAgainst(options.prefix, p),
+    };
+    const httpEntry = find(main, 'http');
+    const http = httpEntry?.block ? buildHttp(httpEntry.block, modules, cx) : null;
+    return { options, main, files, log, pidPath: pidPathOf(main, options.prefix), http };
+  } catch (err) {
+    for (const m of modules) m.lifecycle?.release?.(main);
+    log.close();
+    throw err;
+  }
+}

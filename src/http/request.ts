@@ -1,0 +1,206 @@
+// One HTTP request as modules see it (HttpRequest), on top of the engine's parsed message and
+// response writer. The phase runner (phases.ts) drives it; this file owns its state and output.
+import type { ErrorLog } from '../core/error_log.ts';
+import { PROGRAM, VERSION } from '../core/version.ts';
+import type { BodyReader, ConnectionInfo, ParsedRequest, ResponseWriter } from './engine/types.ts';
+import type { HttpServer } from './build.ts';
+import { DONE, type HttpRequest, type LocationConf, type PhaseResult } from './types.ts';
+
+const SERVER_ON = `${PROGRAM}/${VERSION}`;
+
+/** Where the phase runner resumes after a handler redirected the request. */
+export type Restart = 'server_rewrite' | 'rewrite' | null;
+
+export class Request implements HttpRequest {
+  readonly parsed: ParsedRequest;
+  readonly conn: ConnectionInfo;
+  readonly body: BodyReader;
+  readonly res: ResponseWriter;
+  readonly server: HttpServer;
+  readonly log: ErrorLog;
+  readonly startTime: number;
+  method: string;
+  uri: string;
+  args: string;
+  location: LocationConf;
+  captures: string[] | null = null;
+  internal = false;
+  uriChanged = false;
+  status = 0;
+  readonly headersOut: string[] = [];
+  /** nginx's r->uri_changes: internal redirects and `rewrite ... last` left before a 500. */
+  uriChangesLeft = 11;
+  /** Set by redirects: the runner restarts there. */
+  restart: Restart = null;
+  /** error_page in force: the status the final response must carry (null: keep the target's). */
+  forcedStatus: number | null = null;
+  errorPageUsed = false;
+  private varsMap: Map<string, string> | null = null;
+  private ctxMap: Map<string, unknown> | null = null;
+
+  constructor(
+    parsed: ParsedRequest,
+    body: BodyReader,
+    res: ResponseWriter,
+    conn: ConnectionInfo,
+    server: HttpServer,
+    log: ErrorLog,
+  ) {
+    this.parsed = parsed;
+    this.body = body;
+    this.res = res;
+    this.conn = conn;
+    this.server = server;
+    this.log = log;
+    this.startTime = performance.timeOrigin + performance.now();
+    this.method = parsed.method;
+    this.uri = parsed.path;
+    this.args = parsed.query;
+    this.location = server.implicit;
+  }
+
+  get vars(): Map<string, string> {
+    this.varsMap ??= new Map();
+    return this.varsMap;
+  }
+
+  get ctx(): Map<string, unknown> {
+    this.ctxMap ??= new Map();
+    return this.ctxMap;
+  }
+
+  get bodyBytesSent(): number {
+    return this.res.bodyBytesSent;
+  }
+
+  get bytesSent(): number {
+    return this.res.bytesSent;
+  }
+
+  header(name: string): string | undefined {
+    const names = this.parsed.names;
+    for (let i = 0; i < names.length; i++) if (names[i] === name) return this.parsed.values[i];
+    return undefined;
+  }
+
+  headerOut(name: string): string | undefined {
+    const h = this.headersOut;
+    for (let i = 0; i < h.length; i += 2) if (h[i].toLowerCase() === name) return h[i + 1];
+    return undefined;
+  }
+
+  /** Replace (or add) a response header. */
+  setHeaderOut(name: string, value: string): void {
+    const lower = name.toLowerCase();
+    const h = this.headersOut;
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i].toLowerCase() === lower) {
+        h[i + 1] = value;
+        return;
+      }
+    }
+    h.push(name, value);
+  }
+
+  internalRedirect(uri: string, args?: string): PhaseResult {
+    const q = args === undefined ? uri.indexOf('?') : -1;
+    this.uri = q >= 0 ? uri.slice(0, q) : uri;
+    if (q >= 0) this.args = uri.slice(q + 1);
+    else if (args !== undefined) this.args = args;
+    this.internal = true;
+    this.captures = null;
+    this.restart = 'server_rewrite';
+    return DONE;
+  }
+
+  namedRedirect(name: string): PhaseResult {
+    const loc = this.server.locations.named(name);
+    if (loc === undefined) {
+      this.logError('error', `could not find named location "${name}"`);
+      return 500;
+    }
+    this.location = loc;
+    this.internal = true;
+    this.restart = 'rewrite';
+    return DONE;
+  }
+
+  send(status: number, body: string | Buffer, contentType?: string): PhaseResult {
+    this.prepareHead(status, contentType);
+    this.res.send(this.status, this.headersOut, body);
+    return DONE;
+  }
+
+  sendHead(status: number, bodyLength: number): void {
+    this.prepareHead(status, undefined);
+    this.res.writeHead(this.status, this.headersOut, bodyLength);
+  }
+
+  write(chunk: Buffer | string): boolean {
+    return this.res.write(chunk);
+  }
+
+  drain(): Promise<void> {
+    return this.res.drain();
+  }
+
+  end(chunk?: Buffer | string): void {
+    this.res.end(chunk);
+  }
+
+  logError(level: 'error' | 'warn' | 'notice' | 'info' | 'crit' | 'alert', message: string): void {
+    if (!this.log.enabled(level)) return;
+    const host = this.header('host');
+    const ctx =
+      `${message}, client: ${this.conn.remoteAddress}, server: ${this.server.serverName}, ` +
+      `request: "${this.parsed.requestLine}"${host === undefined ? '' : `, host: "${host}"`}`;
+    this.log.log(level, ctx, this.conn.id);
+  }
+
+  /** Status, Server, Content-Type and Location as nginx's header filter settles them. */
+  private prepareHead(status: number, contentType: string | undefined): void {
+    this.status = this.forcedStatus ?? status;
+    for (const filter of this.location.headerFilters) filter(this);
+    const core = this.location.conf.get('http_core') as LocationCore;
+    const head: string[] = [];
+    if (core.serverTokens) head.push('Server', SERVER_ON);
+    else head.push('Server', PROGRAM);
+    let ct = contentType;
+    const h = this.headersOut;
+    for (let i = 0; i < h.length; i += 2) {
+      const lower = h[i].toLowerCase();
+      if (lower === 'content-type') {
+        ct ??= h[i + 1];
+      } else if (lower === 'location' && h[i + 1].startsWith('/') && core.absoluteRedirect) {
+        head.push(h[i], this.absoluteUrl(h[i + 1], core));
+      } else head.push(h[i], h[i + 1]);
+    }
+    if (this.status !== 204 && this.status !== 304) {
+      ct ??= core.defaultType;
+      head.splice(2, 0, 'Content-Type', ct);
+    }
+    if (core.keepaliveHeader !== null && this.parsed.keepAlive) head.push('Keep-Alive', `timeout=${core.keepaliveHeader}`);
+    this.headersOut.length = 0;
+    for (const x of head) this.headersOut.push(x);
+  }
+
+  private absoluteUrl(path: string, core: LocationCore): string {
+    const tls = this.conn.tls;
+    const host = this.parsed.host || this.server.serverName;
+    const port = this.conn.localPort;
+    const showPort = core.portInRedirect && port !== (tls ? 443 : 80);
+    return `${tls ? 'https' : 'http'}://${host}${showPort ? `:${port}` : ''}${path}`;
+  }
+}
+
+/** The core module's per-location settings the request needs on every response. */
+export interface LocationCore {
+  readonly serverTokens: boolean;
+  readonly defaultType: string;
+  readonly absoluteRedirect: boolean;
+  readonly portInRedirect: boolean;
+  readonly msiePadding: boolean;
+  readonly clientMaxBodySize: number;
+  readonly keepaliveHeader: number | null;
+  readonly errorPages: Map<number, import('./modules/core.ts').ErrorPage>;
+}

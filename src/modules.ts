@@ -1,0 +1,33 @@
+// Every module of this build, in the order nginx would run them within a phase.
+// Adding a module is one import and one line here.
+
+import { coreModule } from './core/core_module.ts';
+import type { Module } from './core/module.ts';
+import { httpCoreModule } from './http/modules/core.ts';
+import { headersModule } from './http/modules/headers.ts';
+import { indexModule } from './http/modules/index.ts';
+import { internalModule } from './http/modules/internal.ts';
+import { logModule } from './http/modules/log.ts';
+import { mapModule } from './http/modules/map.ts';
+import { rewriteModule } from './http/modules/rewrite.ts';
+import { staticModule } from './http/modules/static.ts';
+import { tryFilesModule } from './http/modules/try_files.ts';
+// -- modules: add imports above this line --
+
+export const modules: readonly Module[] = [
+  coreModule,
+  httpCoreModule,
+  logModule,
+  // internal's 404 comes before any rewrite-phase handler of the location (nginx checks it in find_config).
+  internalModule,
+  // map before rewrite: map's init defines its variables before rewrite's init declares `set` ones.
+  mapModule,
+  rewriteModule,
+  tryFilesModule,
+  // headers before static: static's filter adds Accept-Ranges/Content-Range after add_header's, as nginx.
+  headersModule,
+  // The content phase runs index, then static, which must stay the last content handler.
+  indexModule,
+  staticModule,
+  // -- modules: add entries above this line --
+];
