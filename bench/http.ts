@@ -10,7 +10,11 @@ import { parseArgs } from 'node:util';
 import { BIN, canConnect, freePort, waitFor } from '../test/helpers/instance.ts';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, out: { type: 'string' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    out: { type: 'string' },
+  },
 });
 const DURATION = Number(values.duration);
 const ROUNDS = Number(values.rounds);
@@ -54,10 +58,14 @@ interface Run {
 }
 
 function wrk(port: number, urlPath: string): { rps: number; p99ms: number; requests: number } {
-  const out = execFileSync('wrk', ['-t1', '-c64', `-d${DURATION}s`, '--latency', `http://127.0.0.1:${port}${urlPath}`], {
-    encoding: 'utf8',
-    timeout: (DURATION + 30) * 1000,
-  });
+  const out = execFileSync(
+    'wrk',
+    ['-t1', '-c64', `-d${DURATION}s`, '--latency', `http://127.0.0.1:${port}${urlPath}`],
+    {
+      encoding: 'utf8',
+      timeout: (DURATION + 30) * 1000,
+    },
+  );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -74,7 +82,11 @@ async function measure(proc: ChildProcess, port: number, urlPath: string): Promi
   return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
 }
 
-async function start(kind: 'nginx' | 'zonesync', s: Scenario, dir: string): Promise<{ proc: ChildProcess; port: number }> {
+async function start(
+  kind: 'nginx' | 'zonesync',
+  s: Scenario,
+  dir: string,
+): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
   const prefix = path.join(dir, `${kind}-${port}`);
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
@@ -98,7 +110,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zonesync-bench-'));
   const lines: string[] = [];
   const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr;
-  lines.push(`Run ${new Date().toISOString()} on ${os.cpus().length} cores, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} interleaved rounds (medians). ${nginxVersion.trim()}`);
+  lines.push(
+    `Run ${new Date().toISOString()} on ${os.cpus().length} cores, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} interleaved rounds (medians). ${nginxVersion.trim()}`,
+  );
   lines.push('');
   lines.push('| scenario | server | req/s | p99 ms | CPU µs/req | req/s ratio | CPU ratio | p99 ratio |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
@@ -117,12 +131,15 @@ async function main(): Promise<void> {
       }
       const m = (kind: string, k: keyof Run) => median(runs[kind].map((r) => r[k]));
       for (const kind of ['nginx', 'zonesync']) {
-        const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : (m('zonesync', k) / m('nginx', k)).toFixed(2));
+        const ratio = (k: keyof Run) =>
+          kind === 'nginx' ? '1.00' : (m('zonesync', k) / m('nginx', k)).toFixed(2);
         lines.push(
           `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
         );
       }
-      console.error(`${s.name}: nginx ${JSON.stringify(runs.nginx)} zonesync ${JSON.stringify(runs.zonesync)}`);
+      console.error(
+        `${s.name}: nginx ${JSON.stringify(runs.nginx)} zonesync ${JSON.stringify(runs.zonesync)}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -18,10 +18,23 @@ export interface CliOptions {
 
 export class CliError extends Error {}
 
-const WITH_VALUE: Record<string, keyof CliOptions> = { c: 'conf', p: 'prefix', e: 'errorLog', g: 'params', s: 'signal' };
+const WITH_VALUE: Record<string, keyof CliOptions> = {
+  c: 'conf',
+  p: 'prefix',
+  e: 'errorLog',
+  g: 'params',
+  s: 'signal',
+};
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { help: false, version: false, versionFull: false, test: false, dump: false, quiet: false };
+  const o: CliOptions = {
+    help: false,
+    version: false,
+    versionFull: false,
+    test: false,
+    dump: false,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--listen-address') {
@@ -43,7 +56,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         const value = rest !== '' ? rest : argv[++i];
         if (value === undefined) throw new CliError(`option "-${c}" requires ${NEEDS[c]}`);
         if (key === 'signal') {
-          if (!['stop', 'quit', 'reopen', 'reload'].includes(value)) throw new CliError(`invalid option: "-s ${value}"`);
+          if (!['stop', 'quit', 'reopen', 'reload'].includes(value))
+            throw new CliError(`invalid option: "-s ${value}"`);
           o.signal = value as CliOptions['signal'];
         } else (o as unknown as Record<string, string>)[key] = value;
         break;

@@ -24,6 +24,7 @@ function cycleOptions(o: CliOptions): CycleOptions {
     prefix,
     params: o.params,
     errorLogOverride: o.errorLog,
+    listenAddress: o.listenAddress,
   };
 }
 
@@ -95,7 +96,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (o.version) {
     process.stderr.write(`${PROGRAM} version: ${PROGRAM}/${VERSION}\n`);
-    if (o.versionFull) process.stderr.write(`built with Node.js ${process.versions.node} (OpenSSL ${process.versions.openssl})\nTLS SNI support enabled\nconfigure arguments: ${configureArguments()}\n`);
+    if (o.versionFull)
+      process.stderr.write(
+        `built with Node.js ${process.versions.node} (OpenSSL ${process.versions.openssl})\nTLS SNI support enabled\nconfigure arguments: ${configureArguments()}\n`,
+      );
   }
   if (o.help) process.stderr.write(USAGE);
   if (o.version || o.help) return 0;

@@ -21,6 +21,8 @@ export interface CycleOptions {
   readonly params?: string;
   /** `-e`: the error log used until (and instead of) the configured one. */
   readonly errorLogOverride?: string;
+  /** `--listen-address`: where port-only and wildcard listens bind (several instances on one host). */
+  readonly listenAddress?: string;
 }
 
 export interface Cycle {
@@ -37,7 +39,10 @@ export function resolveAgainst(prefix: string, p: string): string {
 }
 
 /** Parse only: for `-t`, `-s` (the pid path) and the first step of a reload. */
-export function parseCycleConfig(options: CycleOptions): { main: ConfBlock; files: { path: string; text: string }[] } {
+export function parseCycleConfig(options: CycleOptions): {
+  main: ConfBlock;
+  files: { path: string; text: string }[];
+} {
   const directives = modules.flatMap((m) => m.directives);
   return parseConfig({ file: options.confFile, prefix: options.prefix, directives, params: options.params });
 }
@@ -53,7 +58,8 @@ function errorLogTargets(main: ConfBlock, options: CycleOptions): ErrorLogTarget
     return [{ path: p === 'stderr' ? 'stderr' : resolveAgainst(options.prefix, p), level: 'error' }];
   }
   const entries = findAll(main, 'error_log');
-  if (entries.length === 0) return [{ path: resolveAgainst(options.prefix, 'logs/error.log'), level: 'error' }];
+  if (entries.length === 0)
+    return [{ path: resolveAgainst(options.prefix, 'logs/error.log'), level: 'error' }];
   return entries.map((e) => {
     const level = (e.args[1] ?? 'error') as Level;
     if (!LEVELS.includes(level)) throw new ConfigError(`invalid log level "${e.args[1]}"`, e.file, e.line);
@@ -69,7 +75,9 @@ export function loadCycle(options: CycleOptions): Cycle {
     log = new ErrorLog(errorLogTargets(main, options));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(`open() "${e.path}" failed (${e.errno === -2 ? '2: No such file or directory' : e.message})`);
+    throw new ConfigError(
+      `open() "${e.path}" failed (${e.errno === -2 ? '2: No such file or directory' : e.message})`,
+    );
   }
   try {
     const variables = new VariableRegistry();
@@ -82,7 +90,7 @@ export function loadCycle(options: CycleOptions): Cycle {
       resolvePath: (p) => resolveAgainst(options.prefix, p),
     };
     const httpEntry = find(main, 'http');
-    const http = httpEntry?.block ? buildHttp(httpEntry.block, modules, cx) : null;
+    const http = httpEntry?.block ? buildHttp(httpEntry.block, modules, cx, options.listenAddress) : null;
     return { options, main, files, log, pidPath: pidPathOf(main, options.prefix), http };
   } catch (err) {
     for (const m of modules) m.lifecycle?.release?.(main);

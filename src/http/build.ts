@@ -100,7 +100,10 @@ class Builder {
     const specs: LocationSpec<LocationConf>[] = [];
     for (const e of block.entries) {
       if (e.name !== 'location' || !e.block) continue;
-      const { modifier, pattern } = e.value as { modifier: LocationSpec<LocationConf>['modifier']; pattern: string };
+      const { modifier, pattern } = e.value as {
+        modifier: LocationSpec<LocationConf>['modifier'];
+        pattern: string;
+      };
       const value = this.location(e.block, modifier === '@' ? pattern : `${modifier}${pattern}`, server);
       specs.push({ modifier, pattern, value, children: this.locationSpecs(e.block, server), entry: e });
     }
@@ -120,7 +123,9 @@ class Builder {
     } as unknown as HttpServer & { locations: LocationTree<LocationConf>; implicit: LocationConf };
     (srv as { implicit: LocationConf }).implicit = this.location(block, '', srv);
     for (const [b, l] of srv.implicit.ifs) srv.ifs.set(b, l);
-    (srv as { locations: LocationTree<LocationConf> }).locations = new LocationTree(this.locationSpecs(block, srv));
+    (srv as { locations: LocationTree<LocationConf> }).locations = new LocationTree(
+      this.locationSpecs(block, srv),
+    );
     for (const m of this.modules) {
       for (const h of m.http?.server?.(srv, this.cx) ?? []) srv.serverRewrite.push(h.handler);
     }
@@ -157,8 +162,10 @@ function defaultListen(block: ConfBlock): ListenOptions {
 /** Named captures of location and server_name regexes become variables, as in nginx. */
 function declareCaptureNames(block: ConfBlock, cx: BuildContext): void {
   for (const e of block.entries) {
-    if (e.name === 'location') for (const n of (e.value as { captureNames: string[] }).captureNames) cx.variables.declare(n);
-    if (e.name === 'server_name') for (const n of e.value as string[]) if (n.startsWith('~')) declareGroups(n.slice(1), cx);
+    if (e.name === 'location')
+      for (const n of (e.value as { captureNames: string[] }).captureNames) cx.variables.declare(n);
+    if (e.name === 'server_name')
+      for (const n of e.value as string[]) if (n.startsWith('~')) declareGroups(n.slice(1), cx);
     if (e.block) declareCaptureNames(e.block, cx);
   }
 }
@@ -167,19 +174,36 @@ function declareGroups(pattern: string, cx: BuildContext): void {
   for (const m of pattern.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)) cx.variables.declare(m[1]);
 }
 
-export function buildHttp(http: ConfBlock, modules: readonly Module[], cx: BuildContext): HttpRuntime {
+export function buildHttp(
+  http: ConfBlock,
+  modules: readonly Module[],
+  cx: BuildContext,
+  listenAddress?: string,
+): HttpRuntime {
   declareCaptureNames(http, cx);
   for (const m of modules) m.http?.init?.(http, cx);
   const builder = new Builder(modules, cx);
-  const servers = http.entries.filter((e) => e.name === 'server' && e.block).map((e) => builder.server(e.block!));
+  const servers = http.entries
+    .filter((e) => e.name === 'server' && e.block)
+    .map((e) => builder.server(e.block!));
   const groups = new Map<string, ListenGroup>();
   for (const srv of servers) {
     const listens = srv.listens.length > 0 ? srv.listens : [defaultListen(srv.block)];
-    for (const l of listens) {
+    for (const written of listens) {
+      // --listen-address turns `listen 9000;` and `listen *:9000;` into `listen ADDRESS:9000;`.
+      const l =
+        written.host === null && listenAddress !== undefined ? { ...written, host: listenAddress } : written;
       const key = addrText(l.host, l.port);
       let g = groups.get(key);
       if (g === undefined) {
-        g = { host: l.host, port: l.port, ssl: l.ssl, names: new ServerNameIndex(key), defaultServer: srv, limits: limitsOf(srv.block) };
+        g = {
+          host: l.host,
+          port: l.port,
+          ssl: l.ssl,
+          names: new ServerNameIndex(key),
+          defaultServer: srv,
+          limits: limitsOf(srv.block),
+        };
         groups.set(key, g);
       } else if (l.defaultServer) {
         if (g.defaultServer.listens.some((x) => x.defaultServer && addrText(x.host, x.port) === key)) {
@@ -191,7 +215,8 @@ export function buildHttp(http: ConfBlock, modules: readonly Module[], cx: Build
       const names = (find(srv.block, 'server_name')?.value as string[] | undefined) ?? [''];
       for (const e of srv.block.entries.filter((x) => x.name === 'server_name')) {
         for (const n of e.value as string[]) {
-          if (!g.names.add(n, srv, e)) cx.log.log('warn', `conflicting server name "${n}" on ${key}, ignored`);
+          if (!g.names.add(n, srv, e))
+            cx.log.log('warn', `conflicting server name "${n}" on ${key}, ignored`);
         }
       }
       if (names.length === 0) g.names.add('', srv, l.entry);

@@ -5,7 +5,15 @@ import type { Request } from './request.ts';
 import { closesConnection, specialPage, wireStatus } from './special_response.ts';
 import { DECLINED, DONE, OK, type PhaseHandler, type PhaseResult } from './types.ts';
 
-type Stage = 'server_rewrite' | 'find_config' | 'rewrite' | 'post_rewrite' | 'preaccess' | 'access' | 'try_files' | 'content';
+type Stage =
+  | 'server_rewrite'
+  | 'find_config'
+  | 'rewrite'
+  | 'post_rewrite'
+  | 'preaccess'
+  | 'access'
+  | 'try_files'
+  | 'content';
 
 function next(stage: Stage): Stage | null {
   switch (stage) {
@@ -172,7 +180,8 @@ export function finalize(r: Request, status: number): void {
       return;
     }
     if (/^https?:\/\//.test(page.uri) || page.uri.startsWith('$scheme')) {
-      const code = r.forcedStatus !== null && r.forcedStatus >= 301 && r.forcedStatus <= 308 ? r.forcedStatus : 302;
+      const code =
+        r.forcedStatus !== null && r.forcedStatus >= 301 && r.forcedStatus <= 308 ? r.forcedStatus : 302;
       r.forcedStatus = null;
       r.headersOut.length = 0;
       r.headersOut.push('Location', page.uri);
@@ -206,7 +215,8 @@ function runLog(r: Request): void {
   for (const h of r.location.handlers.log) {
     try {
       const res = h(r);
-      if (typeof res !== 'number') res.catch((err) => r.logError('alert', `log handler failed: ${String(err)}`));
+      if (typeof res !== 'number')
+        res.catch((err) => r.logError('alert', `log handler failed: ${String(err)}`));
     } catch (err) {
       r.logError('alert', `log handler failed: ${String(err)}`);
     }

@@ -2,8 +2,8 @@
 // response writer. The phase runner (phases.ts) drives it; this file owns its state and output.
 import type { ErrorLog } from '../core/error_log.ts';
 import { PROGRAM, VERSION } from '../core/version.ts';
-import type { BodyReader, ConnectionInfo, ParsedRequest, ResponseWriter } from './engine/types.ts';
 import type { HttpServer } from './build.ts';
+import type { BodyReader, ConnectionInfo, ParsedRequest, ResponseWriter } from './engine/types.ts';
 import { DONE, type HttpRequest, type LocationConf, type PhaseResult } from './types.ts';
 
 const SERVER_ON = `${PROGRAM}/${VERSION}`;
@@ -179,7 +179,8 @@ export class Request implements HttpRequest {
       ct ??= core.defaultType;
       head.splice(2, 0, 'Content-Type', ct);
     }
-    if (core.keepaliveHeader !== null && this.parsed.keepAlive) head.push('Keep-Alive', `timeout=${core.keepaliveHeader}`);
+    if (core.keepaliveHeader !== null && this.parsed.keepAlive)
+      head.push('Keep-Alive', `timeout=${core.keepaliveHeader}`);
     this.headersOut.length = 0;
     for (const x of head) this.headersOut.push(x);
   }

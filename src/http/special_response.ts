@@ -47,7 +47,12 @@ export function wireStatus(status: number): number {
 /** After these nginx drops keep-alive (ngx_http_special_response_handler). */
 export function closesConnection(status: number): boolean {
   return (
-    status === 400 || status === 413 || status === 414 || (status >= 494 && status <= 497) || status === 500 || status === 501
+    status === 400 ||
+    status === 413 ||
+    status === 414 ||
+    (status >= 494 && status <= 497) ||
+    status === 500 ||
+    status === 501
   );
 }
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { canConnect, freePort, runZonesync, waitFor } from '../helpers/instance.ts';
+import { canConnect, freePort, runZonesync, startZonesync, waitFor } from '../helpers/instance.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -36,7 +36,7 @@ test('-v prints the version line; -V adds configure arguments naming what is bui
   assert.doesNotMatch(args, /--without-http_map_module/);
 });
 
-test('-t on a good configuration prints nginx\'s two lines; -q silences them', async () => {
+test("-t on a good configuration prints nginx's two lines; -q silences them", async () => {
   const dir = prefixWith('events {}\nhttp { server { listen 127.0.0.1:1; } }\n');
   const conf = path.join(dir, 'conf/zonesync.conf');
   const r = await runZonesync(['-p', dir, '-t']);
@@ -51,7 +51,9 @@ test('-t on a good configuration prints nginx\'s two lines; -q silences them', a
 });
 
 test('-t on a broken configuration names file and line, says the test failed, exits 1', async () => {
-  const dir = prefixWith('events {}\nhttp {\n  server {\n    listen 127.0.0.1:1\n    location / { }\n  }\n}\n');
+  const dir = prefixWith(
+    'events {}\nhttp {\n  server {\n    listen 127.0.0.1:1\n    location / { }\n  }\n}\n',
+  );
   const conf = path.join(dir, 'conf/zonesync.conf');
   const r = await runZonesync(['-p', dir, '-t']);
   assert.equal(r.code, 1);
@@ -109,13 +111,16 @@ test('-s reload, reopen and stop reach the running process through its pid file'
     assert.equal(await exited, 0);
     const again = await runZonesync(['-p', dir, '-s', 'stop']);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /\[error\] open\(\) ".*zonesync\.pid" failed \(2: No such file or directory\)/);
+    assert.match(
+      again.stderr,
+      /\[error\] open\(\) ".*zonesync\.pid" failed \(2: No such file or directory\)/,
+    );
   } finally {
     proc.kill('SIGKILL');
   }
 });
 
-test('a bind failure is reported in nginx\'s words and exits 1', async () => {
+test("a bind failure is reported in nginx's words and exits 1", async () => {
   const net = await import('node:net');
   const holder = net.createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
@@ -124,8 +129,35 @@ test('a bind failure is reported in nginx\'s words and exits 1', async () => {
     const dir = prefixWith(`events {}\nhttp { server { listen 127.0.0.1:${port}; } }\n`);
     const r = await runZonesync(['-p', dir]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`zonesync: \\[emerg\\] bind\\(\\) to 127\\.0\\.0\\.1:${port} failed \\(98: Address already in use\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `zonesync: \\[emerg\\] bind\\(\\) to 127\\.0\\.0\\.1:${port} failed \\(98: Address already in use\\)`,
+      ),
+    );
   } finally {
     holder.close();
+  }
+});
+
+test('--listen-address binds port-only listens to one address, so instances share a port', async () => {
+  const conf =
+    'events {}\nhttp { access_log off; server { listen {{PORT}}; location / { return 200 "$server_addr"; } } }\n';
+  const a = await startZonesync({ conf, listenAddress: '127.0.0.2' });
+  try {
+    // Same configuration, same port, another address: only possible when neither binds the wildcard.
+    const conf2 = conf.replace('{{PORT}}', String(a.port));
+    const b = await startZonesync({ conf: conf2, listenAddress: '127.0.0.3', waitPort: false });
+    try {
+      await waitFor(() => canConnect(a.port, '127.0.0.3'), 10000, 'second instance');
+      assert.equal((await a.request('/')).text, '127.0.0.2');
+      const { httpRequest } = await import('../helpers/instance.ts');
+      assert.equal((await httpRequest(a.port, '/', {}, '127.0.0.3')).text, '127.0.0.3');
+      assert.equal(await canConnect(a.port, '127.0.0.1'), false);
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await a.stop();
   }
 });

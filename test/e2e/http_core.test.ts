@@ -78,7 +78,7 @@ test('keep-alive and pipelining: three requests in one write are answered in ord
   const req = (path: string, last = false) =>
     `GET ${path} HTTP/1.1\r\nHost: x\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
   const raw = await z.rawRequest(req('/') + req('/documents/a') + req('/images/b', true));
-  let rest: Buffer = Buffer.from(raw, "latin1");
+  let rest: Buffer = Buffer.from(raw, 'latin1');
   const bodies: string[] = [];
   const conns: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -111,10 +111,16 @@ test('bad input gets nginx answers: 400, 414, 494 as 400, 505, and the connectio
     ['GARBAGE\r\n\r\n', /^HTTP\/1\.1 400 Bad Request/],
     ['GET / HTTP/1.1\r\n\r\n', /^HTTP\/1\.1 400 Bad Request/], // HTTP/1.1 without Host
     ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', /^HTTP\/1\.1 400 /],
-    ['GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n', /^HTTP\/1\.1 400 /],
+    [
+      'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n',
+      /^HTTP\/1\.1 400 /,
+    ],
     ['GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n', /^HTTP\/1\.1 400 /],
     [`GET /${'a'.repeat(2000)} HTTP/1.1\r\nHost: x\r\n\r\n`, /^HTTP\/1\.1 414 Request-URI Too Large/],
-    [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(2000)}\r\n\r\n`, /^HTTP\/1\.1 400 Bad Request[\s\S]*Request Header Or Cookie Too Large/],
+    [
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(2000)}\r\n\r\n`,
+      /^HTTP\/1\.1 400 Bad Request[\s\S]*Request Header Or Cookie Too Large/,
+    ],
     ['GET / HTTP/2.0\r\nHost: x\r\n\r\n', /^HTTP\/1\.1 505 /],
   ];
   for (const [req, expect] of cases) {

@@ -51,7 +51,9 @@ test('reload under continuous load: zero failed requests, every answer from the 
 test('a broken configuration on reload is logged and the old one keeps serving', async () => {
   const z = await startZonesync({ conf: conf('good') });
   try {
-    z.writeConf('events {}\nhttp {\n  server { listen 127.0.0.1:{{PORT}}; location / { return 200 "bad" } }\n}\n');
+    z.writeConf(
+      'events {}\nhttp {\n  server { listen 127.0.0.1:{{PORT}}; location / { return 200 "bad" } }\n}\n',
+    );
     z.signal('SIGHUP');
     await waitFor(() => /\[emerg\]/.test(z.errorLog()), 5000, 'emerg line');
     assert.match(z.errorLog(), /\[emerg\] \d+#0: unexpected "\}" in .*zonesync\.conf:\d+/);

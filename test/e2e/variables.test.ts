@@ -58,9 +58,12 @@ http {
 });
 after(() => z.stop());
 
-test('every listed variable has nginx\'s value', async () => {
+test("every listed variable has nginx's value", async () => {
   const before = Date.now() / 1000;
-  const r = await z.request('/v/a%20b?foo=bar&x=1', { host: 'Vars.Test:1234', headers: { 'X-Test': 'hello', Cookie: 'a=1; sid=s3cr3t' } });
+  const r = await z.request('/v/a%20b?foo=bar&x=1', {
+    host: 'Vars.Test:1234',
+    headers: { 'X-Test': 'hello', Cookie: 'a=1; sid=s3cr3t' },
+  });
   const after = Date.now() / 1000;
   assert.equal(r.status, 200);
   const v: Record<string, string> = {};

@@ -44,7 +44,8 @@ export interface RequestInit {
 /** Parse one HTTP/1.1 response from raw bytes (Content-Length, chunked, or until close). */
 export function parseResponse(raw: Buffer, method = 'GET'): { res: Response; rest: Buffer } {
   const end = raw.indexOf('\r\n\r\n');
-  if (end < 0) throw new Error(`incomplete response head: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
+  if (end < 0)
+    throw new Error(`incomplete response head: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
   const lines = raw.subarray(0, end).toString('latin1').split('\r\n');
   const statusLine = lines[0];
   const status = Number(statusLine.split(' ')[1]);
@@ -92,7 +93,12 @@ export function parseResponse(raw: Buffer, method = 'GET'): { res: Response; res
 }
 
 /** Send raw bytes, collect everything until the server closes (or `timeoutMs`). */
-export function rawExchange(port: number, data: string | Buffer, host = '127.0.0.1', timeoutMs = 5000): Promise<Buffer> {
+export function rawExchange(
+  port: number,
+  data: string | Buffer,
+  host = '127.0.0.1',
+  timeoutMs = 5000,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const sock = net.connect({ port, host });
@@ -114,9 +120,18 @@ export function rawExchange(port: number, data: string | Buffer, host = '127.0.0
   });
 }
 
-export async function httpRequest(port: number, urlPath: string, init: RequestInit = {}, host = '127.0.0.1'): Promise<Response> {
+export async function httpRequest(
+  port: number,
+  urlPath: string,
+  init: RequestInit = {},
+  host = '127.0.0.1',
+): Promise<Response> {
   const method = init.method ?? 'GET';
-  const headers: Record<string, string> = { Host: init.host ?? 'localhost', Connection: 'close', ...init.headers };
+  const headers: Record<string, string> = {
+    Host: init.host ?? 'localhost',
+    Connection: 'close',
+    ...init.headers,
+  };
   if (init.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'transfer-encoding')) {
     headers['Content-Length'] = String(Buffer.byteLength(init.body));
   }
@@ -131,6 +146,8 @@ export interface Instance {
   readonly prefix: string;
   readonly port: number;
   readonly ports: number[];
+  /** The address requests go to (127.0.0.1, or the --listen-address). */
+  readonly host: string;
   readonly proc: ChildProcess;
   request(urlPath: string, init?: RequestInit): Promise<Response>;
   rawRequest(data: string | Buffer, timeoutMs?: number): Promise<string>;
@@ -151,6 +168,8 @@ export interface StartOptions {
   args?: string[];
   /** Wait for this port to accept connections (default: {{PORT}}); false for none. */
   waitPort?: boolean;
+  /** Run with `--listen-address ADDRESS`; requests and the readiness check go there. */
+  listenAddress?: string;
 }
 
 export async function startZonesync(opts: StartOptions): Promise<Instance> {
@@ -172,7 +191,9 @@ export async function startZonesync(opts: StartOptions): Promise<Instance> {
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, typeof content === 'string' ? subst(content) : content);
   }
-  const proc = spawn(BIN, ['-p', prefix, '-c', 'conf/zonesync.conf', ...(opts.args ?? [])], {
+  const host = opts.listenAddress ?? '127.0.0.1';
+  const extra = opts.listenAddress === undefined ? [] : ['--listen-address', opts.listenAddress];
+  const proc = spawn(BIN, ['-p', prefix, '-c', 'conf/zonesync.conf', ...extra, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
@@ -191,9 +212,10 @@ export async function startZonesync(opts: StartOptions): Promise<Instance> {
     prefix,
     port: ports[0],
     ports,
+    host,
     proc,
-    request: (p, init) => httpRequest(ports[0], p, init),
-    rawRequest: async (d, t) => (await rawExchange(ports[0], d, '127.0.0.1', t)).toString('latin1'),
+    request: (p, init) => httpRequest(ports[0], p, init, host),
+    rawRequest: async (d, t) => (await rawExchange(ports[0], d, host, t)).toString('latin1'),
     errorLog: () => readIfExists(path.join(prefix, 'logs/error.log')),
     accessLog: () => readIfExists(path.join(prefix, 'logs/access.log')),
     writeConf,
@@ -216,7 +238,7 @@ export async function startZonesync(opts: StartOptions): Promise<Instance> {
     const deadline = Date.now() + 15000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`zonesync exited with ${proc.exitCode}: ${stderr}`);
-      if (await canConnect(ports[0])) break;
+      if (await canConnect(ports[0], host)) break;
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
         throw new Error(`zonesync did not listen on ${ports[0]}: ${stderr}`);
@@ -247,7 +269,10 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Run the CLI to completion: `-t`, `-v`, `-s` ... */
-export function runZonesync(args: string[], cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runZonesync(
+  args: string[],
+  cwd = ROOT,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(BIN, args, { cwd, timeout: 20000 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -256,7 +281,11 @@ export function runZonesync(args: string[], cwd = ROOT): Promise<{ code: number 
 }
 
 /** Poll `check` until it returns true (or fail after `ms`). */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -30,7 +30,16 @@ export interface ListenOptions {
   readonly entry: ConfEntry;
 }
 
-const LISTEN_FLAGS = new Set(['default_server', 'default', 'ssl', 'http2', 'proxy_protocol', 'reuseport', 'bind', 'deferred']);
+const LISTEN_FLAGS = new Set([
+  'default_server',
+  'default',
+  'ssl',
+  'http2',
+  'proxy_protocol',
+  'reuseport',
+  'bind',
+  'deferred',
+]);
 const LISTEN_PARAMS = /^(backlog|rcvbuf|sndbuf|accept_filter|fastopen|ipv6only|so_keepalive|setfib)=/;
 
 function parseListen(e: ConfEntry): ListenOptions {
@@ -48,7 +57,10 @@ function parseListen(e: ConfEntry): ListenOptions {
 
 /** `keepalive_timeout timeout [header_timeout]`: the second value feeds `Keep-Alive: timeout=N`. */
 function parseKeepaliveTimeout(e: ConfEntry): { timeout: number; header: number | null } {
-  return { timeout: parseTime(e.args[0], e.name), header: e.args[1] === undefined ? null : parseTime(e.args[1], e.name) };
+  return {
+    timeout: parseTime(e.args[0], e.name),
+    header: e.args[1] === undefined ? null : parseTime(e.args[1], e.name),
+  };
 }
 
 function parseLargeBuffers(e: ConfEntry): { number: number; size: number } {
@@ -146,14 +158,21 @@ export const httpCoreModule: Module = {
   name: 'http_core',
   directives: [
     spec('server', H, [0], undefined, { block: 'server', multiple: true }),
-    spec('location', ['server', 'location'], [1, 2], parseLocationArgs, { block: 'location', multiple: true }),
+    spec('location', ['server', 'location'], [1, 2], parseLocationArgs, {
+      block: 'location',
+      multiple: true,
+    }),
     spec('listen', ['server'], '1+', parseListen, { multiple: true }),
     spec('server_name', ['server'], '1+', parseServerNames, { multiple: true }),
     spec('error_page', HSLI, '2+', parseErrorPage, { multiple: true }),
     spec('keepalive_timeout', HSL, [1, 2], parseKeepaliveTimeout),
     spec('large_client_header_buffers', HS, [2], parseLargeBuffers),
     spec('server_tokens', HSL, [1], (e) => {
-      if (!['on', 'off', 'build'].includes(e.args[0])) invalid(`invalid value "${e.args[0]}" in "server_tokens" directive, it must be "on", "off" or "build"`, e);
+      if (!['on', 'off', 'build'].includes(e.args[0]))
+        invalid(
+          `invalid value "${e.args[0]}" in "server_tokens" directive, it must be "on", "off" or "build"`,
+          e,
+        );
       return e.args[0] !== 'off';
     }),
     offsetDirective('client_max_body_size', HSL),
