@@ -96,8 +96,11 @@ export class Connection implements WriterHost, BodyHost {
   }
 
   keepAliveAllowed(): boolean {
+    // A client that half-closed after pipelining still gets every request it sent answered,
+    // as nginx does: EOF only ends the connection once the buffered requests are served.
+    const buffered = this.buf !== null && this.start < this.end;
     return (
-      !this.peerEnded &&
+      (!this.peerEnded || buffered) &&
       (this.body === null || this.body.failed === null) &&
       this.limits.keepaliveTimeout > 0 &&
       this.info.requests < this.limits.keepaliveRequests
@@ -128,6 +131,19 @@ export class Connection implements WriterHost, BodyHost {
       return;
     }
     this.nextRequest();
+  }
+
+  detach(): Buffer {
+    const rest =
+      this.buf !== null && this.start < this.end ? this.buf.subarray(this.start, this.end) : Buffer.alloc(0);
+    // CLOSED makes the engine ignore the socket's events from now on; the new owner closes it
+    this.state = CLOSED;
+    this.clearTimer();
+    this.buf = null;
+    this.body = null;
+    this.writer = null;
+    if (this.socket.isPaused()) this.socket.resume();
+    return rest;
   }
 
   // --- socket events ---
@@ -200,6 +216,12 @@ export class Connection implements WriterHost, BodyHost {
     while (this.state === READING_HEAD && this.buf !== null && this.start < this.end) {
       const r = this.parser.parse(this.buf, this.start, this.end);
       if (r === HEAD_INCOMPLETE) {
+        if (this.peerEnded) {
+          // the rest of this head can never arrive
+          if (this.parser.started) this.reportLost(400, 'client prematurely closed connection');
+          this.close();
+          break;
+        }
         if (this.timer !== TIMER_HEADER && this.parser.started) {
           this.setTimer(TIMER_HEADER, this.limits.clientHeaderTimeout);
         }
@@ -297,6 +319,10 @@ export class Connection implements WriterHost, BodyHost {
       }
     }
     if (this.socket.isPaused()) this.socket.resume();
+    if (this.peerEnded && !body.complete && body.failed === null) {
+      // the rest of this body can never arrive
+      body.fail(new HttpError(400, 'client prematurely closed connection'));
+    }
     if (body.failed !== null) {
       this.writer?.closeAfter();
       if (this.state === DISCARDING) this.close();
