@@ -35,6 +35,14 @@ export class Request implements HttpRequest {
   /** error_page in force: the status the final response must carry (null: keep the target's). */
   forcedStatus: number | null = null;
   errorPageUsed = false;
+  /**
+   * The head was copied from an upstream (proxy): no default Content-Type, and Location left as
+   * the module set it (nginx's header filter absolutizes only a Location the proxy rewrote).
+   */
+  rawHead = false;
+  /** An upstream's `200 Fine` to send as the status line (nginx's r->headers_out.status_line). */
+  statusText: string | undefined = undefined;
+  private responseEnded = false;
   private varsMap: Map<string, string> | null = null;
   private ctxMap: Map<string, unknown> | null = null;
 
@@ -57,6 +65,13 @@ export class Request implements HttpRequest {
     this.uri = parsed.path;
     this.args = parsed.query;
     this.location = server.implicit;
+    res.onFinish(() => {
+      this.responseEnded = true;
+    });
+  }
+
+  get aborted(): boolean {
+    return this.responseEnded && !this.res.finished;
   }
 
   get vars(): Map<string, string> {
@@ -133,7 +148,7 @@ export class Request implements HttpRequest {
 
   sendHead(status: number, bodyLength: number): void {
     this.prepareHead(status, undefined);
-    this.res.writeHead(this.status, this.headersOut, bodyLength);
+    this.res.writeHead(this.status, this.headersOut, bodyLength, this.statusText);
   }
 
   write(chunk: Buffer | string): boolean {
@@ -148,12 +163,17 @@ export class Request implements HttpRequest {
     this.res.end(chunk);
   }
 
-  logError(level: 'error' | 'warn' | 'notice' | 'info' | 'crit' | 'alert', message: string): void {
+  logError(
+    level: 'error' | 'warn' | 'notice' | 'info' | 'crit' | 'alert',
+    message: string,
+    upstream?: string,
+  ): void {
     if (!this.log.enabled(level)) return;
     const host = this.header('host');
     const ctx =
       `${message}, client: ${this.conn.remoteAddress}, server: ${this.server.serverName}, ` +
-      `request: "${this.parsed.requestLine}"${host === undefined ? '' : `, host: "${host}"`}`;
+      `request: "${this.parsed.requestLine}"${upstream === undefined ? '' : `, upstream: "${upstream}"`}` +
+      `${host === undefined ? '' : `, host: "${host}"`}`;
     this.log.log(level, ctx, this.conn.id);
   }
 
@@ -171,11 +191,11 @@ export class Request implements HttpRequest {
       const lower = h[i].toLowerCase();
       if (lower === 'content-type') {
         ct ??= h[i + 1];
-      } else if (lower === 'location' && h[i + 1].startsWith('/') && core.absoluteRedirect) {
+      } else if (lower === 'location' && !this.rawHead && h[i + 1].startsWith('/') && core.absoluteRedirect) {
         head.push(h[i], this.absoluteUrl(h[i + 1], core));
       } else head.push(h[i], h[i + 1]);
     }
-    if (this.status !== 204 && this.status !== 304) {
+    if (this.status !== 204 && this.status !== 304 && (ct !== undefined || !this.rawHead)) {
       ct ??= core.defaultType;
       head.splice(2, 0, 'Content-Type', ct);
     }
@@ -183,6 +203,12 @@ export class Request implements HttpRequest {
       head.push('Keep-Alive', `timeout=${core.keepaliveHeader}`);
     this.headersOut.length = 0;
     for (const x of head) this.headersOut.push(x);
+  }
+
+  /** A relative Location as the header filter sends it (absolute_redirect, port_in_redirect). */
+  absoluteLocation(path: string): string {
+    const core = this.location.conf.get('http_core') as LocationCore;
+    return core.absoluteRedirect ? this.absoluteUrl(path, core) : path;
   }
 
   private absoluteUrl(path: string, core: LocationCore): string {

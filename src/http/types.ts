@@ -34,6 +34,11 @@ export interface LocationConf {
   readonly headerFilters: HeaderFilter[];
   /** Set by modules that own the content (return-less proxy_pass, api ...): replaces the content phase. */
   contentHandler: PhaseHandler | null;
+  /**
+   * nginx's clcf->auto_redirect, set by proxy_pass and the like: a URI that lacks only this
+   * location's trailing slash gets a 301 to the URI with the slash.
+   */
+  autoRedirect?: boolean;
   /** Module configurations of this location, by module name, built by the modules' hooks. */
   readonly conf: Map<string, unknown>;
   /** Nested locations (see location_tree.ts), and for `if` blocks, their own LocationConf. */
@@ -97,6 +102,8 @@ export interface HttpRequest {
    * location up again for the new r.uri (at most 10 times, then 500).
    */
   uriChanged: boolean;
+  /** The connection died before the response was complete: streaming handlers stop. */
+  readonly aborted: boolean;
   /** Response status and headers (flat name/value list) as they will be sent. */
   status: number;
   readonly headersOut: string[];
@@ -119,5 +126,10 @@ export interface HttpRequest {
   drain(): Promise<void>;
   end(chunk?: Buffer | string): void;
   /** Log at `level` with nginx's request context (client, server, request, host). */
-  logError(level: 'error' | 'warn' | 'notice' | 'info' | 'crit' | 'alert', message: string): void;
+  /** `upstream` (proxied requests) is printed as nginx's `upstream: "http://addr/uri"` field. */
+  logError(
+    level: 'error' | 'warn' | 'notice' | 'info' | 'crit' | 'alert',
+    message: string,
+    upstream?: string,
+  ): void;
 }

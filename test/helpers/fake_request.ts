@@ -74,6 +74,7 @@ export function fakeRequest(init: FakeRequestInit = {}): HttpRequest {
     parsed,
     conn,
     body,
+    aborted: false,
     method: parsed.method,
     uri: parsed.path,
     args: parsed.query,

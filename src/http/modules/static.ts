@@ -246,6 +246,7 @@ async function sendParts(
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK, ranges[i].end - pos));
       pos += await readExactly(fh, path, chunk, 0, { start: pos, end: pos + chunk.length });
       if (!r.write(chunk)) await r.drain();
+      if (r.aborted) return DONE; // the client is gone: stop reading the file
     }
   }
   r.end(mp?.tail);
