@@ -102,7 +102,6 @@ const NEEDS: Record<string, string> = {
 
 export const USAGE = `Usage: zonesync [-?hvVtTq] [-s signal] [-p prefix]
              [-e filename] [-c filename] [-g directives] [--listen-address address]
-             zonesync cluster [--nodes N] [-c filename] [-p prefix]
 
 Options:
   -?,-h         : this help

@@ -10,7 +10,7 @@ import type { BuildContext } from '../http/types.ts';
 import { modules } from '../modules.ts';
 import { httpCoreVariables } from '../variables/http_core.ts';
 import { VariableRegistry } from '../variables/registry.ts';
-import { ErrorLog, type ErrorLogTarget, LEVELS, type Level } from './error_log.ts';
+import { ErrorLog, type ErrorLogTarget } from './error_log.ts';
 
 export interface CycleOptions {
   /** Absolute path of the main configuration file. */
@@ -52,19 +52,16 @@ export function pidPathOf(main: ConfBlock, prefix: string): string {
   return resolveAgainst(prefix, pid ? pid.args[0] : 'logs/zonesync.pid');
 }
 
+/** The main-level error_log targets; `-e` stands in for nginx's compiled-in default only. */
 function errorLogTargets(main: ConfBlock, options: CycleOptions): ErrorLogTarget[] {
-  if (options.errorLogOverride !== undefined) {
-    const p = options.errorLogOverride;
-    return [{ path: p === 'stderr' ? 'stderr' : resolveAgainst(options.prefix, p), level: 'error' }];
-  }
-  const entries = findAll(main, 'error_log');
-  if (entries.length === 0)
-    return [{ path: resolveAgainst(options.prefix, 'logs/error.log'), level: 'error' }];
-  return entries.map((e) => {
-    const level = (e.args[1] ?? 'error') as Level;
-    if (!LEVELS.includes(level)) throw new ConfigError(`invalid log level "${e.args[1]}"`, e.file, e.line);
-    return { path: e.args[0] === 'stderr' ? 'stderr' : resolveAgainst(options.prefix, e.args[0]), level };
-  });
+  const configured = findAll(main, 'error_log')
+    .map((e) => e.value as ErrorLogTarget | null)
+    .filter((t): t is ErrorLogTarget => t !== null);
+  if (configured.length > 0) return configured;
+  const fallback = options.errorLogOverride ?? 'logs/error.log';
+  return [
+    { path: fallback === 'stderr' ? 'stderr' : resolveAgainst(options.prefix, fallback), level: 'error' },
+  ];
 }
 
 /** Load a whole cycle. Throws ConfigError (or an Error with nginx's text) and leaves nothing open. */
