@@ -1,0 +1,255 @@
+// A zone: a named, sized store owned by one module type (limit_req, keyval, sticky), with what
+// zone_sync needs from it: a change feed of local writes stamped by the hybrid logical clock, a
+// snapshot, and `applyRemote`, which merges a peer's record by the type's rule. Remote applies are
+// not fed back into the change feed (that would echo them around the mesh); `onRemote` sees them.
+import type { Clock, Hlc } from '../core/clock.ts';
+import { makeStamp, stampLogical, stampWall, systemClock } from '../core/clock.ts';
+import type { Level } from '../core/error_log.ts';
+import { MAX_KEY_LENGTH, type RecordView, type ZoneRecord } from './record.ts';
+import { type Key, type StoreStats, type WriteOptions, ZoneStore } from './zone_store.ts';
+
+/** A peer's record wins ('take'), ours stays ('keep'), or the two combine into a new value. */
+export type MergeDecision = 'take' | 'keep' | Uint8Array;
+
+/** 'stale': the merge kept ours (or the record had expired); 'rejected': refused, see the reason. */
+export type ApplyResult = 'applied' | 'stale' | 'rejected';
+
+/** What a module supplies for its zones; the framework never looks inside values. */
+export interface ZoneType {
+  /** The owning module (`limit_req`): with name and size, what makes a zone reusable on reload. */
+  readonly name: string;
+  /** How nginx's logs name such a zone: `limit_req zone`, `sticky session zone`, `keyval zone`. */
+  readonly logName: string;
+  /**
+   * Merge a peer's record into ours. `local` is undefined when we hold no live record; it may be a
+   * tombstone. A merged value is stored with the greater of the two stamps.
+   */
+  merge(local: RecordView | undefined, remote: ZoneRecord): MergeDecision;
+  /**
+   * An allocation failed: free room by the module's nginx rule and return true to retry once
+   * (limit_req: `zone.store.evictLru(1, notInUse)` then `evictLru(2, spent)`; sticky: log a warn,
+   * `evictLru(1)`; keyval: `zone.store.expire(zone.now()) > 0`, never dropping live data). When the
+   * retry fails too, the zone logs nginx's alert and the write returns 'full'.
+   */
+  onFull(zone: Zone): boolean;
+  /**
+   * Reload: the zone keeps its records; return nginx's error to refuse (limit_req: `limit_req "one"
+   * uses the "$b" key while previously it used the "$a" key`). `previous`/`next` are ZoneDecl.params.
+   */
+  checkReuse?(zone: string, previous: unknown, next: unknown): string | undefined;
+}
+
+/**
+ * Merge rule for keyval and sticky: the record with the greater HLC stamp wins, tombstones included.
+ * Stamps end in the writer's node id, so two nodes never tie; an equal stamp is the same write again.
+ */
+export function lastWriterWins(local: RecordView | undefined, remote: ZoneRecord): MergeDecision {
+  return local === undefined || remote.stamp > local.stamp ? 'take' : 'keep';
+}
+
+export type ZoneLog = (level: Level, message: string) => void;
+export type ChangeListener = (change: ZoneRecord) => void;
+export type RemoteListener = (record: ZoneRecord, result: ApplyResult, reason?: string) => void;
+
+export interface ZoneOptions {
+  readonly name: string;
+  readonly type: ZoneType;
+  /** The declared size in bytes: the zone's whole memory. */
+  readonly size: number;
+  readonly sync: boolean;
+  /** The node's clock; shared by all zones of a process. */
+  readonly hlc: Hlc;
+  /** Wall time for expiry; the clock the Hlc was built with. Default: the system clock. */
+  readonly clock?: Clock;
+  readonly log?: ZoneLog;
+  /** How long a tombstone of a record without expiry lives. Default: 1 hour. */
+  readonly tombstoneTtlMs?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+export class Zone {
+  readonly name: string;
+  readonly type: ZoneType;
+  readonly size: number;
+  readonly sync: boolean;
+  readonly store: ZoneStore;
+  readonly hlc: Hlc;
+  /** ` in limit_req zone "one"`: nginx's log context, appended to allocation errors. */
+  readonly logContext: string;
+  private readonly clock: Clock;
+  private readonly logger: ZoneLog | undefined;
+  private readonly tombstoneTtlMs: number;
+  private readonly changeListeners = new Set<ChangeListener>();
+  private readonly remoteListeners = new Set<RemoteListener>();
+
+  constructor(options: ZoneOptions) {
+    this.name = options.name;
+    this.type = options.type;
+    this.size = options.size;
+    this.sync = options.sync;
+    this.hlc = options.hlc;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.log;
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 3_600_000;
+    this.logContext = ` in ${options.type.logName} "${options.name}"`;
+    this.store = new ZoneStore(options.size);
+  }
+
+  /** Wall ms by the zone's clock. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  log(level: Level, message: string): void {
+    this.logger?.(level, message);
+  }
+
+  /** The live record for `key`; tombstones and expired records read as absent (and expired go). */
+  get(key: Key): RecordView | undefined {
+    const record = this.store.get(key);
+    if (record === undefined || record.deleted) return undefined;
+    const at = record.expireAt;
+    if (at !== 0 && at <= this.clock.now()) {
+      this.store.delete(key);
+      return undefined;
+    }
+    return record;
+  }
+
+  /** A local write: stamp it, store it as the most recently used, feed it to the listeners. */
+  set(key: Key, value: Uint8Array, expireAt = 0): 'ok' | 'full' {
+    this.hlc.advance();
+    const wall = this.hlc.wall;
+    const logical = this.hlc.logical;
+    if (!this.write(key, value, { expireAt, wall, logical })) return 'full';
+    if (this.changeListeners.size > 0) this.emit(key, value, wall, logical, expireAt, false);
+    return 'ok';
+  }
+
+  /**
+   * A local delete. A synced zone keeps a tombstone, stamped now, so the delete reaches the peers and
+   * beats older copies of the record; it expires with the record (or after the tombstone TTL when the
+   * record had no expiry). False when there was no live record.
+   */
+  delete(key: Key): boolean {
+    const record = this.get(key);
+    if (record === undefined) return false;
+    const expireAt = record.expireAt || this.clock.now() + this.tombstoneTtlMs;
+    this.hlc.advance();
+    const wall = this.hlc.wall;
+    const logical = this.hlc.logical;
+    // A tombstone fits in the record's own chunk, so this cannot run out of memory.
+    if (this.sync) this.store.set(key, EMPTY, { expireAt, wall, logical, tombstone: true });
+    else this.store.delete(key);
+    if (this.changeListeners.size > 0) this.emit(key, EMPTY, wall, logical, expireAt, true);
+    return true;
+  }
+
+  /** Mark the record most recently used (not a change: nothing is fed or stamped). */
+  touch(key: Key): boolean {
+    return this.store.touch(key);
+  }
+
+  /** Drop expired records, visiting at most `maxVisits` hash buckets (see ZoneStore.expire). */
+  expire(maxVisits?: number): number {
+    return this.store.expire(this.clock.now(), maxVisits);
+  }
+
+  /** Listen to local creates, updates and deletes; returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Listen to every applyRemote outcome (statistics, debugging); returns the unsubscribe function. */
+  onRemote(listener: RemoteListener): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
+  /** Copies of every unexpired record, tombstones included: what a peer needs on (re)connect. */
+  *snapshot(): Generator<ZoneRecord> {
+    for (const record of this.store.records()) {
+      if (record.expireAt === 0 || record.expireAt > this.clock.now()) yield record;
+    }
+  }
+
+  /**
+   * Merge a record from a peer. The HLC observes its stamp first, so later local writes order after
+   * it; a stamp too far in the future is refused (see Hlc.update). Nothing is fed to `subscribe`.
+   */
+  applyRemote(record: ZoneRecord): ApplyResult {
+    const result = this.applyChecked(record);
+    if (this.remoteListeners.size > 0) {
+      for (const listener of this.remoteListeners) listener(record, result.result, result.reason);
+    }
+    return result.result;
+  }
+
+  stats(): StoreStats {
+    return this.store.stats();
+  }
+
+  /** The zone left the configuration: drop the listeners (zone_sync stops shipping it). */
+  close(): void {
+    this.changeListeners.clear();
+    this.remoteListeners.clear();
+  }
+
+  private applyChecked(record: ZoneRecord): { result: ApplyResult; reason?: string } {
+    if (!this.sync) return { result: 'rejected', reason: `zone "${this.name}" is not synced` };
+    if (record.key.length > MAX_KEY_LENGTH) return { result: 'rejected', reason: 'key too long' };
+    try {
+      this.hlc.update(record.stamp);
+    } catch (err) {
+      return { result: 'rejected', reason: (err as Error).message };
+    }
+    if (record.expireAt !== 0 && record.expireAt <= this.clock.now()) return { result: 'stale' };
+    const stored = this.store.get(record.key);
+    const local =
+      stored && (stored.expireAt === 0 || stored.expireAt > this.clock.now()) ? stored : undefined;
+    const decision = this.type.merge(local, record);
+    if (decision === 'keep') return { result: 'stale' };
+    let { stamp, expireAt } = record;
+    let value = record.value;
+    if (decision !== 'take') {
+      value = decision;
+      if (local !== undefined && local.stamp > stamp) ({ stamp, expireAt } = local);
+    }
+    const wall = stampWall(stamp);
+    const logical = stampLogical(stamp);
+    const tombstone = decision === 'take' && record.deleted;
+    if (!this.write(record.key, tombstone ? EMPTY : value, { expireAt, wall, logical, tombstone })) {
+      return { result: 'rejected', reason: 'zone is full' };
+    }
+    return { result: 'applied' };
+  }
+
+  /** Store, making room by the type's rule once; logs nginx's alert when that fails too. */
+  private write(key: Key, value: Uint8Array, options: WriteOptions): boolean {
+    if (this.store.set(key, value, options) === 'ok') return true;
+    if (this.type.onFull(this) && this.store.set(key, value, options) === 'ok') return true;
+    this.log('alert', `could not allocate node${this.logContext}`);
+    return false;
+  }
+
+  private emit(
+    key: Key,
+    value: Uint8Array,
+    wall: number,
+    logical: number,
+    expireAt: number,
+    deleted: boolean,
+  ) {
+    const change: ZoneRecord = {
+      key: typeof key === 'string' ? encoder.encode(key) : key.slice(),
+      value: value.slice(),
+      stamp: makeStamp(wall, logical),
+      expireAt,
+      deleted,
+    };
+    for (const listener of this.changeListeners) listener(change);
+  }
+}

@@ -1,0 +1,376 @@
+// A zone's records in one SharedArrayBuffer of exactly the declared size: a chained hash index, an
+// LRU list and a slab allocator, all inside the buffer. No per-record JS objects exist, so memory is
+// bounded by the zone size, garbage collection does not see the records, and another thread mapping
+// the same buffer (`ZoneStore.attach`) sees the same store. Every public method takes the buffer's
+// lock. The store is policy-free: stamps, expiry and tombstones are stored, never interpreted, except
+// by `expire()`; what to do when full is the caller's choice (see zone.ts).
+//
+// Buffer layout:
+//   0    store header, HEADER_WORDS u32 words (lock, magic, counts, LRU ends, bucket count, sweep cursor)
+//   64   buckets: u32 record offsets (0 = empty), one per 320 bytes of zone
+//   ...  the slab region (slab.ts) that holds the records (record.ts)
+
+import { acquire, release } from './lock.ts';
+import {
+  F_TOMBSTONE,
+  MAX_KEY_LENGTH,
+  R_CHAIN,
+  R_EXPIRE,
+  R_FLAGS,
+  R_HASH,
+  R_KEY_LENGTH,
+  R_LOGICAL,
+  R_NEXT,
+  R_PREV,
+  R_VALUE_LENGTH,
+  R_WALL,
+  RECORD_HEADER_BYTES,
+  RecordView,
+  ZoneMemory,
+  type ZoneRecord,
+} from './record.ts';
+import { Slab, type SlabStats } from './slab.ts';
+
+const W_LOCK = 0;
+const W_MAGIC = 1;
+const W_RECORDS = 2;
+const W_TOMBSTONES = 3;
+const W_LRU_HEAD = 4;
+const W_LRU_TAIL = 5;
+const W_BUCKETS = 6;
+const W_SWEEP = 7;
+const W_BYTES = 8;
+const HEADER_BYTES = 64;
+const MAGIC = 0x7a6e3031; // "zn01": bump when the layout changes
+/** One hash bucket per this many bytes of zone: chains of ~5 when full of 64-byte records (limit_req). */
+const BYTES_PER_BUCKET = 320;
+
+export type Key = Uint8Array | string;
+
+export interface WriteOptions {
+  /** Wall ms after which the record expires; 0 or absent = never. */
+  readonly expireAt?: number;
+  /** The HLC stamp, unpacked (Hlc.wall / Hlc.logical); absent = 0. */
+  readonly wall?: number;
+  readonly logical?: number;
+  /** Store a tombstone: the value must be empty. */
+  readonly tombstone?: boolean;
+}
+
+export interface StoreStats extends SlabStats {
+  /** Records, tombstones included. */
+  records: number;
+  tombstones: number;
+  /** Bytes of chunks holding records. */
+  bytesUsed: number;
+}
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+
+/** Key bytes; a string is encoded into a shared scratch buffer (valid until the next call). */
+function keyBytes(key: Key): Uint8Array {
+  if (typeof key !== 'string') return key;
+  if (key.length * 3 > scratch.length) scratch = new Uint8Array(key.length * 3);
+  return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
+}
+
+/** FNV-1a with murmur3's finalizer, so the high bits (which pick the bucket) are mixed too. */
+function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class ZoneStore {
+  readonly memory: ZoneMemory;
+  private readonly slab: Slab;
+  private readonly bucketCount: number;
+  private readonly u8: Uint8Array;
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  private readonly f64: Float64Array;
+
+  /** A new, empty store in a buffer of `size` bytes (the zone's declared size). */
+  constructor(size: number);
+  /** Map a buffer another store formatted (another thread's view of the same zone). */
+  constructor(sab: SharedArrayBuffer);
+  constructor(sizeOrBuffer: number | SharedArrayBuffer) {
+    const init = typeof sizeOrBuffer === 'number';
+    const sab = init ? new SharedArrayBuffer(sizeOrBuffer) : sizeOrBuffer;
+    const m = (this.memory = new ZoneMemory(sab));
+    this.u8 = m.u8;
+    this.u16 = m.u16;
+    this.u32 = m.u32;
+    this.f64 = m.f64;
+    this.bucketCount = Math.max(16, Math.floor(sab.byteLength / BYTES_PER_BUCKET));
+    const slabStart = Math.ceil((HEADER_BYTES + this.bucketCount * 4) / 8) * 8;
+    this.slab = new Slab(sab, slabStart, sab.byteLength - slabStart, init);
+    if (init) {
+      this.u32[W_MAGIC] = MAGIC;
+      this.u32[W_BUCKETS] = this.bucketCount;
+    } else if (this.u32[W_MAGIC] !== MAGIC || this.u32[W_BUCKETS] !== this.bucketCount) {
+      throw new Error('not a zone store buffer (or one of another layout version)');
+    }
+  }
+
+  static attach(sab: SharedArrayBuffer): ZoneStore {
+    return new ZoneStore(sab);
+  }
+
+  /** Records, tombstones included. */
+  get size(): number {
+    return this.u32[W_RECORDS];
+  }
+  get tombstones(): number {
+    return this.u32[W_TOMBSTONES];
+  }
+  get bytesUsed(): number {
+    return this.u32[W_BYTES];
+  }
+
+  /** The record, tombstone or expired alike (the zone filters), or undefined. */
+  get(key: Key): RecordView | undefined {
+    const k = keyBytes(key);
+    this.lock();
+    try {
+      const off = this.find(k, hashBytes(k));
+      return off === 0 ? undefined : new RecordView(this.memory, off);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * Create or replace the record and make it the most recently used. 'full' when no chunk is free
+   * (the old record, if any, is left as it was). Throws RangeError for a key over 65535 bytes.
+   */
+  set(key: Key, value: Uint8Array, options: WriteOptions = {}): 'ok' | 'full' {
+    const k = keyBytes(key);
+    if (k.length > MAX_KEY_LENGTH)
+      throw new RangeError(`zone key of ${k.length} bytes exceeds ${MAX_KEY_LENGTH}`);
+    const hash = hashBytes(k);
+    const need = RECORD_HEADER_BYTES + k.length + value.length;
+    this.lock();
+    try {
+      let off = this.find(k, hash);
+      if (off !== 0 && this.slab.capacity(off) >= need) {
+        this.lruUnlink(off);
+        if (this.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) this.u32[W_TOMBSTONES]--;
+      } else {
+        const fresh = this.slab.alloc(need);
+        if (fresh === 0) return 'full';
+        if (off !== 0) this.unlink(off);
+        off = fresh;
+        this.u32[W_BYTES] += this.slab.capacity(off);
+        this.u32[W_RECORDS]++;
+        const b = this.bucketOf(hash);
+        this.u32[(off + R_CHAIN) >> 2] = this.u32[b];
+        this.u32[b] = off;
+        this.u32[(off + R_HASH) >> 2] = hash;
+        this.u16[(off + R_KEY_LENGTH) >> 1] = k.length;
+        this.u8.set(k, off + RECORD_HEADER_BYTES);
+      }
+      this.f64[(off + R_EXPIRE) >> 3] = options.expireAt ?? 0;
+      this.f64[(off + R_WALL) >> 3] = options.wall ?? 0;
+      this.u32[(off + R_LOGICAL) >> 2] = options.logical ?? 0;
+      this.u16[(off + R_FLAGS) >> 1] = options.tombstone ? F_TOMBSTONE : 0;
+      if (options.tombstone) this.u32[W_TOMBSTONES]++;
+      this.u32[(off + R_VALUE_LENGTH) >> 2] = value.length;
+      this.u8.set(value, off + RECORD_HEADER_BYTES + k.length);
+      this.lruPushHead(off);
+      return 'ok';
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Remove the record outright (no tombstone); false if absent. */
+  delete(key: Key): boolean {
+    const k = keyBytes(key);
+    this.lock();
+    try {
+      const off = this.find(k, hashBytes(k));
+      if (off !== 0) this.unlink(off);
+      return off !== 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Make the record the most recently used; false if absent. */
+  touch(key: Key): boolean {
+    const k = keyBytes(key);
+    this.lock();
+    try {
+      const off = this.find(k, hashBytes(k));
+      if (off !== 0 && this.u32[W_LRU_HEAD] !== off) {
+        this.lruUnlink(off);
+        this.lruPushHead(off);
+      }
+      return off !== 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * Remove up to `max` least recently used records, stopping at the first one `canEvict` refuses
+   * (nginx's ngx_http_limit_req_expire walks its LRU queue the same way). Returns how many went.
+   * `canEvict` runs under the store's lock: it may read the view but must not call the store.
+   */
+  evictLru(max: number, canEvict?: (record: RecordView) => boolean): number {
+    this.lock();
+    try {
+      let n = 0;
+      for (let tail = this.u32[W_LRU_TAIL]; n < max && tail !== 0; tail = this.u32[W_LRU_TAIL]) {
+        if (canEvict && !canEvict(new RecordView(this.memory, tail))) break;
+        this.unlink(tail);
+        n++;
+      }
+      return n;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * Remove records whose expiry is at or before `now`, visiting at most `maxVisits` buckets from
+   * where the previous call stopped: repeated calls cover the whole zone at a bounded cost each.
+   * Returns how many records went.
+   */
+  expire(now: number, maxVisits = this.bucketCount): number {
+    this.lock();
+    try {
+      let removed = 0;
+      let b = this.u32[W_SWEEP];
+      for (let visits = Math.min(maxVisits, this.bucketCount); visits > 0; visits--) {
+        for (let off = this.u32[(HEADER_BYTES >> 2) + b]; off !== 0; ) {
+          const next = this.u32[(off + R_CHAIN) >> 2];
+          const at = this.f64[(off + R_EXPIRE) >> 3];
+          if (at !== 0 && at <= now) {
+            this.unlink(off);
+            removed++;
+          }
+          off = next;
+        }
+        b = b + 1 === this.bucketCount ? 0 : b + 1;
+      }
+      this.u32[W_SWEEP] = b;
+      return removed;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Remove every record. */
+  clear(): void {
+    this.lock();
+    try {
+      while (this.u32[W_LRU_TAIL] !== 0) this.unlink(this.u32[W_LRU_TAIL]);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * Copies of all records, bucket by bucket; the lock is held while a bucket is copied, never
+   * across a yield, so the consumer may change the store while iterating (a record written
+   * meanwhile may or may not be seen; each record seen is consistent).
+   */
+  *records(): Generator<ZoneRecord> {
+    const batch: ZoneRecord[] = [];
+    for (let b = 0; b < this.bucketCount; b++) {
+      this.lock();
+      try {
+        for (let off = this.u32[(HEADER_BYTES >> 2) + b]; off !== 0; off = this.u32[(off + R_CHAIN) >> 2]) {
+          batch.push(new RecordView(this.memory, off).copy());
+        }
+      } finally {
+        this.unlock();
+      }
+      yield* batch;
+      batch.length = 0;
+    }
+  }
+
+  stats(): StoreStats {
+    this.lock();
+    try {
+      return {
+        ...this.slab.stats(),
+        records: this.size,
+        tombstones: this.tombstones,
+        bytesUsed: this.bytesUsed,
+      };
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private lock(): void {
+    acquire(this.memory.i32, W_LOCK);
+  }
+
+  private unlock(): void {
+    release(this.memory.i32, W_LOCK);
+  }
+
+  /** Word index of the bucket for `hash` (multiply-shift: any bucket count, no modulo). */
+  private bucketOf(hash: number): number {
+    return (HEADER_BYTES >> 2) + Math.floor((hash * this.bucketCount) / 4294967296);
+  }
+
+  private find(k: Uint8Array, hash: number): number {
+    const { u8, u16, u32 } = this;
+    for (let off = u32[this.bucketOf(hash)]; off !== 0; off = u32[(off + R_CHAIN) >> 2]) {
+      if (u32[(off + R_HASH) >> 2] !== hash || u16[(off + R_KEY_LENGTH) >> 1] !== k.length) continue;
+      let i = 0;
+      const base = off + RECORD_HEADER_BYTES;
+      while (i < k.length && u8[base + i] === k[i]) i++;
+      if (i === k.length) return off;
+    }
+    return 0;
+  }
+
+  /** Take the record out of its bucket and the LRU list and free its chunk. */
+  private unlink(off: number): void {
+    const u32 = this.u32;
+    const b = this.bucketOf(u32[(off + R_HASH) >> 2]);
+    const next = u32[(off + R_CHAIN) >> 2];
+    if (u32[b] === off) {
+      u32[b] = next;
+    } else {
+      let p = u32[b];
+      while (u32[(p + R_CHAIN) >> 2] !== off) p = u32[(p + R_CHAIN) >> 2];
+      u32[(p + R_CHAIN) >> 2] = next;
+    }
+    this.lruUnlink(off);
+    if (this.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) u32[W_TOMBSTONES]--;
+    u32[W_RECORDS]--;
+    u32[W_BYTES] -= this.slab.capacity(off);
+    this.slab.free(off);
+  }
+
+  private lruPushHead(off: number): void {
+    const u32 = this.u32;
+    const head = u32[W_LRU_HEAD];
+    u32[(off + R_PREV) >> 2] = 0;
+    u32[(off + R_NEXT) >> 2] = head;
+    if (head !== 0) u32[(head + R_PREV) >> 2] = off;
+    else u32[W_LRU_TAIL] = off;
+    u32[W_LRU_HEAD] = off;
+  }
+
+  private lruUnlink(off: number): void {
+    const u32 = this.u32;
+    const prev = u32[(off + R_PREV) >> 2];
+    const next = u32[(off + R_NEXT) >> 2];
+    if (prev !== 0) u32[(prev + R_NEXT) >> 2] = next;
+    else u32[W_LRU_HEAD] = next;
+    if (next !== 0) u32[(next + R_PREV) >> 2] = prev;
+    else u32[W_LRU_TAIL] = prev;
+  }
+}
