@@ -10,6 +10,8 @@ import type { BuildContext } from '../http/types.ts';
 import { modules } from '../modules.ts';
 import { httpCoreVariables } from '../variables/http_core.ts';
 import { VariableRegistry } from '../variables/registry.ts';
+import type { ZoneRegistry } from '../zones/registry.ts';
+import { CycleZones } from './cycle_zones.ts';
 import { ErrorLog, type ErrorLogTarget } from './error_log.ts';
 
 export interface CycleOptions {
@@ -32,6 +34,8 @@ export interface Cycle {
   readonly log: ErrorLog;
   readonly pidPath: string;
   readonly http: HttpRuntime | null;
+  /** Shared zones, carried over from the previous cycle where the reload rules allow. */
+  readonly zones: ZoneRegistry;
 }
 
 export function resolveAgainst(prefix: string, p: string): string {
@@ -65,7 +69,7 @@ function errorLogTargets(main: ConfBlock, options: CycleOptions): ErrorLogTarget
 }
 
 /** Load a whole cycle. Throws ConfigError (or an Error with nginx's text) and leaves nothing open. */
-export function loadCycle(options: CycleOptions): Cycle {
+export function loadCycle(options: CycleOptions, previous?: Cycle): Cycle {
   const { main, files } = parseCycleConfig(options);
   let log: ErrorLog;
   try {
@@ -80,15 +84,25 @@ export function loadCycle(options: CycleOptions): Cycle {
     const variables = new VariableRegistry();
     for (const v of httpCoreVariables) variables.add(v);
     for (const m of modules) for (const v of m.variables ?? []) variables.add(v);
+    const zones = new CycleZones(previous?.zones, log);
     const cx: BuildContext = {
       variables,
       log,
+      zones,
       prefix: options.prefix,
       resolvePath: (p) => resolveAgainst(options.prefix, p),
     };
     const httpEntry = find(main, 'http');
     const http = httpEntry?.block ? buildHttp(httpEntry.block, modules, cx, options.listenAddress) : null;
-    return { options, main, files, log, pidPath: pidPathOf(main, options.prefix), http };
+    return {
+      options,
+      main,
+      files,
+      log,
+      pidPath: pidPathOf(main, options.prefix),
+      http,
+      zones: zones.resolve(),
+    };
   } catch (err) {
     for (const m of modules) m.lifecycle?.release?.(main);
     log.close();

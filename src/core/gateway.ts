@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConfigError } from '../config/types.ts';
 import { HttpListeners } from '../http/server.ts';
 import { modules } from '../modules.ts';
+import { retire } from '../zones/registry.ts';
 import { type Cycle, type CycleOptions, loadCycle } from './cycle.ts';
 
 export class Gateway {
@@ -28,6 +29,7 @@ export class Gateway {
       throw err;
     }
     if (cycle.http) gw.listeners.activate(cycle.http, cycle.log);
+    for (const m of modules) m.lifecycle?.live?.(cycle.main);
     gw.writePid();
     gw.installSignals();
     cycle.log.log('notice', `zonesync started, pid ${process.pid}`);
@@ -56,7 +58,7 @@ export class Gateway {
     old.log.log('notice', 'signal 1 (SIGHUP) received from a user, reconfiguring');
     let next: Cycle;
     try {
-      next = loadCycle(old.options);
+      next = loadCycle(old.options, old);
     } catch (err) {
       old.log.log('emerg', err instanceof ConfigError ? err.text : (err as Error).message);
       return false;
@@ -71,11 +73,13 @@ export class Gateway {
     }
     if (next.http) this.listeners.activate(next.http, next.log);
     this.cycle = next;
+    for (const m of modules) m.lifecycle?.live?.(next.main);
     if (next.pidPath !== old.pidPath) this.writePid();
     next.log.log('notice', 'reconfiguring done');
     // In-flight requests hold their own references to the old cycle's objects; its log files close
     // once they have had time to finish.
     setTimeout(() => {
+      retire(old.zones, next.zones);
       releaseCycle(old);
       old.log.close();
     }, 60_000).unref();

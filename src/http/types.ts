@@ -1,6 +1,7 @@
 // What HTTP modules see: the request, the phases they join, and the per-server/per-location
 // configuration they build handlers from. Modules never see sockets (see engine/types.ts).
 import type { ConfBlock } from '../config/types.ts';
+import type { CycleZones } from '../core/cycle_zones.ts';
 import type { ErrorLog } from '../core/error_log.ts';
 import type { VariableRegistry } from '../variables/registry.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest } from './engine/types.ts';
@@ -62,6 +63,8 @@ export interface BuildContext {
   readonly log: ErrorLog;
   readonly prefix: string;
   resolvePath(path: string): string;
+  /** Declare zones in `init`; after every module's init they are built, then `zones.get(name)`. */
+  readonly zones: CycleZones;
 }
 
 export interface HttpModuleHooks {

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseConfig } from '../../../src/config/parser.ts';
 import type { ConfBlock, DirectiveSpec } from '../../../src/config/types.ts';
 import { ConfigError } from '../../../src/config/types.ts';
+import { CycleZones } from '../../../src/core/cycle_zones.ts';
 import { ErrorLog } from '../../../src/core/error_log.ts';
 import { basicAuthUser, logModule, releaseCycle } from '../../../src/http/modules/log.ts';
 import { closeAll, LogFile, reopenAll } from '../../../src/http/modules/log_file.ts';
@@ -77,9 +78,11 @@ function build(conf: string): Built {
     directives: [...BLOCKS, ...logModule.directives],
   });
   const http = main.entries.find((e) => e.name === 'http')!.block!;
+  const log = new ErrorLog([]);
   const cx: BuildContext = {
     variables: registry(),
-    log: new ErrorLog([]),
+    log,
+    zones: new CycleZones(undefined, log),
     prefix,
     resolvePath: (p) => (p.startsWith('/') ? p : prefix + p),
   };

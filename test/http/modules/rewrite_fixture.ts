@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseConfig } from '../../../src/config/parser.ts';
 import type { ConfBlock, DirectiveSpec } from '../../../src/config/types.ts';
+import { CycleZones } from '../../../src/core/cycle_zones.ts';
 import { ErrorLog } from '../../../src/core/error_log.ts';
 import { mapModule } from '../../../src/http/modules/map.ts';
 import { rewriteModule } from '../../../src/http/modules/rewrite.ts';
@@ -72,7 +73,14 @@ export function buildFixture(conf: string, files: Record<string, string> = {}): 
   const http = main.entries.find((e) => e.name === 'http')!.block!;
   const variables = new VariableRegistry();
   for (const def of httpCoreVariables) variables.add(def);
-  const cx: BuildContext = { variables, log: new ErrorLog([]), prefix, resolvePath: (p) => p };
+  const log = new ErrorLog([]);
+  const cx: BuildContext = {
+    variables,
+    log,
+    zones: new CycleZones(undefined, log),
+    prefix,
+    resolvePath: (p) => p,
+  };
   const modules = [mapModule, rewriteModule];
   for (const m of modules) m.http!.init!(http, cx);
 
