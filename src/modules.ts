@@ -9,9 +9,12 @@ import { indexModule } from './http/modules/index.ts';
 import { internalModule } from './http/modules/internal.ts';
 import { logModule } from './http/modules/log.ts';
 import { mapModule } from './http/modules/map.ts';
+import { proxyModule } from './http/modules/proxy.ts';
 import { rewriteModule } from './http/modules/rewrite.ts';
+import { sslModule } from './http/modules/ssl.ts';
 import { staticModule } from './http/modules/static.ts';
 import { tryFilesModule } from './http/modules/try_files.ts';
+import { upstreamModule } from './http/upstream/upstream.ts';
 // -- modules: add imports above this line --
 
 export const modules: readonly Module[] = [
@@ -29,5 +32,8 @@ export const modules: readonly Module[] = [
   // The content phase runs index, then static, which must stay the last content handler.
   indexModule,
   staticModule,
+  upstreamModule,
+  proxyModule,
+  sslModule,
   // -- modules: add entries above this line --
 ];

@@ -53,7 +53,7 @@ function handlersOf(r: Request, stage: Stage): PhaseHandler[] {
 
 /** Start processing a request; errors anywhere end in a 500, never in a crash. */
 export function runRequest(r: Request): void {
-  r.res.onFinish(() => runLog(r));
+  r.onEnd = runLog;
   try {
     resume(r, 'server_rewrite');
   } catch (err) {
@@ -154,6 +154,10 @@ function findConfig(r: Request): number {
     if (m.groups) for (const [k, v] of Object.entries(m.groups)) r.vars.set(k, v);
   }
   r.uriChanged = false;
+  if (m?.redirect) {
+    r.headersOut.push('Location', `${r.uri}/${r.args === '' ? '' : `?${r.args}`}`);
+    return 301;
+  }
   const core = coreOf(r);
   const length = r.parsed.contentLength;
   if (core.clientMaxBodySize > 0 && length > core.clientMaxBodySize) {

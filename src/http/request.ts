@@ -1,5 +1,6 @@
 // One HTTP request as modules see it (HttpRequest), on top of the engine's parsed message and
 // response writer. The phase runner (phases.ts) drives it; this file owns its state and output.
+import { performance } from 'node:perf_hooks';
 import type { ErrorLog } from '../core/error_log.ts';
 import { PROGRAM, VERSION } from '../core/version.ts';
 import type { HttpServer } from './build.ts';
@@ -7,6 +8,10 @@ import type { BodyReader, ConnectionInfo, ParsedRequest, ResponseWriter } from '
 import { DONE, type HttpRequest, type LocationConf, type PhaseResult } from './types.ts';
 
 const SERVER_ON = `${PROGRAM}/${VERSION}`;
+/** Constant for the process; reading performance.timeOrigin calls into the runtime each time. */
+const TIME_ORIGIN = performance.timeOrigin;
+/** prepareHead's work list: heads are built one at a time, synchronously. */
+const HEAD: string[] = [];
 
 /** Where the phase runner resumes after a handler redirected the request. */
 export type Restart = 'server_rewrite' | 'rewrite' | null;
@@ -43,6 +48,8 @@ export class Request implements HttpRequest {
   /** An upstream's `200 Fine` to send as the status line (nginx's r->headers_out.status_line). */
   statusText: string | undefined = undefined;
   private responseEnded = false;
+  /** Run once the response is finished or abandoned (the phase runner's log phase). */
+  onEnd: ((r: Request) => void) | null = null;
   private varsMap: Map<string, string> | null = null;
   private ctxMap: Map<string, unknown> | null = null;
 
@@ -60,13 +67,14 @@ export class Request implements HttpRequest {
     this.conn = conn;
     this.server = server;
     this.log = log;
-    this.startTime = performance.timeOrigin + performance.now();
+    this.startTime = TIME_ORIGIN + performance.now();
     this.method = parsed.method;
     this.uri = parsed.path;
     this.args = parsed.query;
     this.location = server.implicit;
     res.onFinish(() => {
       this.responseEnded = true;
+      this.onEnd?.(this);
     });
   }
 
@@ -142,7 +150,7 @@ export class Request implements HttpRequest {
 
   send(status: number, body: string | Buffer, contentType?: string): PhaseResult {
     this.prepareHead(status, contentType);
-    this.res.send(this.status, this.headersOut, body);
+    this.res.send(this.status, this.headersOut, body, this.statusText);
     return DONE;
   }
 
@@ -180,29 +188,33 @@ export class Request implements HttpRequest {
   /** Status, Server, Content-Type and Location as nginx's header filter settles them. */
   private prepareHead(status: number, contentType: string | undefined): void {
     this.status = this.forcedStatus ?? status;
-    for (const filter of this.location.headerFilters) filter(this);
+    const filters = this.location.headerFilters;
+    for (let i = 0; i < filters.length; i++) filters[i](this);
     const core = this.location.conf.get('http_core') as LocationCore;
-    const head: string[] = [];
-    if (core.serverTokens) head.push('Server', SERVER_ON);
-    else head.push('Server', PROGRAM);
-    let ct = contentType;
     const h = this.headersOut;
-    for (let i = 0; i < h.length; i += 2) {
-      const lower = h[i].toLowerCase();
+    const n = h.length;
+    const head = HEAD;
+    // Content-Type goes right after Server: its slot is kept and dropped at the end if unused.
+    head.push('Server', core.serverTokens ? SERVER_ON : PROGRAM, 'Content-Type', '');
+    let ct = contentType;
+    for (let i = 0; i < n; i += 2) {
+      const name = h[i];
+      const lower = name.length === 12 || name.length === 8 ? name.toLowerCase() : '';
       if (lower === 'content-type') {
         ct ??= h[i + 1];
       } else if (lower === 'location' && !this.rawHead && h[i + 1].startsWith('/') && core.absoluteRedirect) {
-        head.push(h[i], this.absoluteUrl(h[i + 1], core));
-      } else head.push(h[i], h[i + 1]);
+        head.push(name, this.absoluteUrl(h[i + 1], core));
+      } else head.push(name, h[i + 1]);
     }
     if (this.status !== 204 && this.status !== 304 && (ct !== undefined || !this.rawHead)) {
-      ct ??= core.defaultType;
-      head.splice(2, 0, 'Content-Type', ct);
-    }
+      head[3] = ct ?? core.defaultType;
+    } else head.splice(2, 2);
     if (core.keepaliveHeader !== null && this.parsed.keepAlive)
       head.push('Keep-Alive', `timeout=${core.keepaliveHeader}`);
-    this.headersOut.length = 0;
-    for (const x of head) this.headersOut.push(x);
+    const m = head.length;
+    for (let i = 0; i < m; i++) h[i] = head[i];
+    h.length = m;
+    head.length = 0;
   }
 
   /** A relative Location as the header filter sends it (absolute_redirect, port_in_redirect). */

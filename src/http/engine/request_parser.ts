@@ -157,11 +157,10 @@ export class HeadParser {
     if (r === LINE_AGAIN) r = 400;
     if (r > 0) return this.lineError(r, buf, start, lf);
     const lineEnd = buf[lf - 1] === CR && lf - 1 >= start ? lf - 1 : lf;
-    const method = buf.toString('latin1', start, f.methodEnd);
-    const requestLine = buf.toString('latin1', start, lineEnd);
+    const method = methodName(buf, start, f.methodEnd);
     const version = f.major === 0 ? 9 : f.minor === 0 ? 10 : 11;
     if (r === LINE_BAD_09) {
-      this.partial = { method, requestLine, version: 9 };
+      this.partial = { method, requestLine: buf.toString('latin1', start, lineEnd), version: 9 };
       return this.fail(400, 'client sent invalid method in HTTP/0.9 request');
     }
     const uriStart = f.connect ? -1 : f.uriStart;
@@ -169,8 +168,13 @@ export class HeadParser {
     let query = '';
     let hasQuery = false;
     let target = '';
+    if (uriStart >= 0) target = buf.toString('latin1', uriStart, f.uriEnd);
+    // "METHOD TARGET HTTP/1.x" with single spaces (nearly every request): joined from the pieces.
+    const requestLine =
+      uriStart === f.methodEnd + 1 && lineEnd === f.uriEnd + 9 && f.major === 1 && f.minor <= 1
+        ? method + ' ' + target + (f.minor === 1 ? ' HTTP/1.1' : ' HTTP/1.0')
+        : buf.toString('latin1', start, lineEnd);
     if (uriStart >= 0) {
-      target = buf.toString('latin1', uriStart, f.uriEnd);
       if (f.complex || f.quoted || f.emptyPath) {
         const n = normalizeUri(buf, uriStart, f.uriEnd, f.emptyPath);
         if (n === null) {
@@ -183,11 +187,11 @@ export class HeadParser {
           hasQuery = true;
         }
       } else {
-        path = buf.toString('latin1', uriStart, f.argsStart > 0 ? f.argsStart - 1 : f.uriEnd);
         if (f.argsStart > 0) {
-          query = buf.toString('latin1', f.argsStart, f.uriEnd);
+          path = target.slice(0, f.argsStart - 1 - uriStart);
+          query = target.slice(f.argsStart - uriStart);
           hasQuery = true;
-        }
+        } else path = target;
       }
     }
     let host = '';
@@ -248,8 +252,18 @@ export class HeadParser {
   private addHeader(buf: Buffer, start: number): number {
     const h = this.header;
     const d = this.draft!;
-    const rawName = buf.toString('latin1', start, h.nameEnd);
-    const name = rawName.toLowerCase();
+    const slot = nameSlot(buf, start, h.nameEnd);
+    let rawName = slotRaw[slot];
+    let name: string;
+    if (sameBytes(rawName, buf, start, h.nameEnd)) name = slotLower[slot];
+    else {
+      rawName = buf.toString('latin1', start, h.nameEnd);
+      name = rawName.toLowerCase();
+      if (rawName.length <= 64) {
+        slotRaw[slot] = rawName;
+        slotLower[slot] = name;
+      }
+    }
     const value = buf.toString('latin1', h.valueStart, h.valueEnd);
     d.rawNames.push(rawName);
     d.names.push(name);
@@ -336,4 +350,38 @@ function parseContentLength(value: string): number {
   }
   if (value.length === 19 && value > '9223372036854775807') return -1;
   return Number(value);
+}
+
+/** The method as a string; the common ones without decoding the bytes. */
+function methodName(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  const c = buf[start];
+  if (n === 3 && c === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) return 'GET';
+  if (n === 4) {
+    const c1 = buf[start + 1];
+    const c2 = buf[start + 2];
+    const c3 = buf[start + 3];
+    if (c === 0x48 && c1 === 0x45 && c2 === 0x41 && c3 === 0x44) return 'HEAD';
+    if (c === 0x50 && c1 === 0x4f && c2 === 0x53 && c3 === 0x54) return 'POST';
+  }
+  return buf.toString('latin1', start, end);
+}
+
+/**
+ * Header names seen lately, as received and lowercased, in slots by length and a few bytes:
+ * the same names arrive on every request, so they are matched against the bytes, not decoded.
+ */
+const NAME_SLOTS = 512;
+const slotRaw: string[] = new Array(NAME_SLOTS).fill('');
+const slotLower: string[] = new Array(NAME_SLOTS).fill('');
+
+function nameSlot(buf: Buffer, start: number, end: number): number {
+  const n = end - start;
+  return (n * 31 + buf[start]! * 7 + buf[end - 1]! * 3 + buf[start + (n >> 1)]!) & (NAME_SLOTS - 1);
+}
+
+function sameBytes(s: string, buf: Buffer, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
 }

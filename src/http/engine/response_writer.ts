@@ -22,6 +22,8 @@ export interface WriterHost {
   /** keepalive_requests / keepalive_timeout still allow another request. */
   keepAliveAllowed(): boolean;
   responseDone(res: Writer): void;
+  /** Stop serving HTTP on the socket (after a 101); returns the bytes read past the request. */
+  detach(): Buffer;
 }
 
 const FRAME_NONE = 0;
@@ -59,9 +61,9 @@ export class Writer implements ResponseWriter {
     this.wantsKeepAlive = keepAlive;
   }
 
-  writeHead(status: number, headers: string[], bodyLength: number): void {
+  writeHead(status: number, headers: string[], bodyLength: number, statusText?: string): void {
     if (this.headersSent || this.done) return;
-    const head = this.buildHead(status, headers, bodyLength);
+    const head = this.buildHead(status, headers, bodyLength, statusText);
     this.put(head, 'latin1');
   }
 
@@ -90,7 +92,7 @@ export class Writer implements ResponseWriter {
     this.finish(true);
   }
 
-  send(status: number, headers: string[], body: Buffer | string): void {
+  send(status: number, headers: string[], body: Buffer | string, statusText?: string): void {
     if (this.headersSent || this.done) return;
     let bytes: Buffer | null = null;
     let length: number;
@@ -103,7 +105,7 @@ export class Writer implements ResponseWriter {
       bytes = body;
       length = body.length;
     }
-    const head = this.buildHead(status, headers, length);
+    const head = this.buildHead(status, headers, length, statusText);
     const sendBody = this.framing !== FRAME_NO_BODY && length > 0;
     if (!sendBody) {
       this.put(head, 'latin1');
@@ -137,6 +139,14 @@ export class Writer implements ResponseWriter {
     this.keepAlive = false;
     this.host.socket.destroy();
     this.finish(false);
+  }
+
+  upgrade(headers: string[], statusText?: string): { socket: Socket; head: Buffer } | null {
+    if (this.headersSent || this.done || !this.host.writable()) return null;
+    this.put(this.buildHead(101, headers, -1, statusText), 'latin1');
+    const head = this.host.detach();
+    this.finish(true);
+    return { socket: this.host.socket, head };
   }
 
   drain(): Promise<void> {
@@ -189,7 +199,7 @@ export class Writer implements ResponseWriter {
     return this.host.socket.write(typeof data === 'string' ? Buffer.from(data, encoding) : data);
   }
 
-  private buildHead(status: number, headers: string[], bodyLength: number): string {
+  private buildHead(status: number, headers: string[], bodyLength: number, statusText?: string): string {
     this.headersSent = true;
     this.status = status;
     const noContent = status === 204;
@@ -214,7 +224,7 @@ export class Writer implements ResponseWriter {
       if (this.framing === FRAME_CHUNKED) this.framing = FRAME_LENGTH;
       return expect;
     }
-    let h = expect + statusLine(status);
+    let h = expect + (statusText === undefined ? statusLine(status) : `HTTP/1.1 ${statusText}\r\n`);
     const n = headers.length;
     let i = 0;
     if (n > 0 && headers[0] === 'Server') {
@@ -232,7 +242,8 @@ export class Writer implements ResponseWriter {
       i += 2;
     }
     if (this.framing === FRAME_CHUNKED) h += 'Transfer-Encoding: chunked\r\n';
-    h += this.keepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
+    if (status === 101) h += 'Connection: upgrade\r\n';
+    else h += this.keepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
     for (; i < n; i += 2) h += `${headers[i]}: ${headers[i + 1]}\r\n`;
     return h + '\r\n';
   }

@@ -87,17 +87,24 @@ export class HttpError extends Error {
 export interface ResponseWriter {
   /**
    * Status line and headers. `bodyLength` -1 means unknown (chunked on HTTP/1.1, close on 1.0);
-   * the engine adds Date, Content-Length/Transfer-Encoding and Connection itself.
+   * the engine adds Date, Content-Length/Transfer-Encoding and Connection itself. `statusText`
+   * (`200 Fine`, as an upstream sent it) replaces the code and reason phrase of the status line.
    */
-  writeHead(status: number, headers: string[], bodyLength: number): void;
+  writeHead(status: number, headers: string[], bodyLength: number, statusText?: string): void;
   write(chunk: Buffer | string): boolean;
   end(chunk?: Buffer | string): void;
   /** Head and whole body in one socket write: the fast path. */
-  send(status: number, headers: string[], body: Buffer | string): void;
+  send(status: number, headers: string[], body: Buffer | string, statusText?: string): void;
   /** After the response: close the connection instead of keeping it alive. */
   closeAfter(): void;
   /** Drop the connection at once (no response or a truncated one). */
   destroy(): void;
+  /**
+   * 101 Switching Protocols: send the head (Server first if given, then Date, `Connection: upgrade`,
+   * the rest) and hand the socket over; `head` holds client bytes read past the request. Null when
+   * the connection is gone or a head was sent already.
+   */
+  upgrade(headers: string[], statusText?: string): { socket: import('node:net').Socket; head: Buffer } | null;
   /** Resolves when the socket can take more (after write() returned false). */
   drain(): Promise<void>;
   readonly headersSent: boolean;

@@ -1,0 +1,163 @@
+// Connections to upstream servers and the keep-alive cache of ngx_http_upstream_keepalive_module:
+// one cache per upstream group holding at most `keepalive N` idle connections (the least recently
+// used is closed to make room), each reused at most `keepalive_requests` times and closed after
+// `keepalive_timeout` idle. A cached connection that sends anything or closes is dropped.
+// Each socket gets its listeners once; the request currently using it is its `owner`.
+import net from 'node:net';
+import { deadlines } from './timers.ts';
+
+/** The request side of a connection in use: gets its events until it releases or closes it. */
+export interface ConnectionOwner {
+  onConnect(conn: UpstreamConnection): void;
+  onData(conn: UpstreamConnection, data: Buffer): void;
+  /** The upstream closed its side (FIN). */
+  onEnd(conn: UpstreamConnection): void;
+  onError(conn: UpstreamConnection, err: NodeJS.ErrnoException): void;
+  /** The time set with `setTimeout` passed (for reads: without a byte arriving). */
+  onTimeout(conn: UpstreamConnection): void;
+}
+
+export class UpstreamConnection {
+  readonly socket: net.Socket;
+  /** The peer this connection goes to (`127.0.0.1:8080`), the cache's match key. */
+  readonly key: string;
+  /** Requests sent on this connection so far. */
+  requests = 0;
+  owner: ConnectionOwner | null;
+  /** Set by the pool while the connection waits in its cache. */
+  pool: UpstreamPool | null = null;
+  connected = false;
+  closed = false;
+  /** For the shared deadline sweep: when the current timeout fires, and its length (0: none). */
+  deadline = 0;
+  private timeoutMs = 0;
+
+  constructor(socket: net.Socket, key: string, owner: ConnectionOwner) {
+    this.socket = socket;
+    this.key = key;
+    this.owner = owner;
+    socket.on('connect', () => {
+      this.connected = true;
+      this.owner?.onConnect(this);
+    });
+    socket.on('data', (data: Buffer) => {
+      // a read timeout runs between two successive reads, as nginx's proxy_read_timeout
+      if (this.timeoutMs > 0) this.deadline = Date.now() + this.timeoutMs;
+      if (this.owner !== null) this.owner.onData(this, data);
+      else this.close();
+    });
+    socket.on('end', () => {
+      if (this.owner !== null) this.owner.onEnd(this);
+      else this.close();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const owner = this.owner;
+      this.close();
+      owner?.onError(this, err);
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      deadlines.delete(this);
+      this.pool?.forget(this);
+    });
+  }
+
+  /** Arm the timeout (proxy_connect/read/send_timeout, keepalive_timeout) in ms; 0 turns it off. */
+  setTimeout(ms: number): void {
+    this.timeoutMs = ms;
+    if (ms <= 0) {
+      deadlines.delete(this);
+      return;
+    }
+    this.deadline = Date.now() + ms;
+    deadlines.add(this);
+  }
+
+  /** Called by the deadline sweep. */
+  expire(): void {
+    this.timeoutMs = 0;
+    deadlines.delete(this);
+    if (this.owner !== null) this.owner.onTimeout(this);
+    else this.close();
+  }
+
+  close(): void {
+    this.owner = null;
+    if (this.closed) return;
+    this.closed = true;
+    deadlines.delete(this);
+    this.pool?.forget(this);
+    this.socket.destroy();
+  }
+}
+
+/** Open a connection to `host:port`; the owner hears onConnect or onError/onTimeout. */
+export function connectUpstream(
+  host: string,
+  port: number,
+  key: string,
+  timeoutMs: number,
+  owner: ConnectionOwner,
+): UpstreamConnection {
+  const socket = net.connect({ host, port, noDelay: true });
+  const conn = new UpstreamConnection(socket, key, owner);
+  conn.setTimeout(timeoutMs);
+  return conn;
+}
+
+export class UpstreamPool {
+  private readonly limit: number;
+  private readonly maxRequests: number;
+  private readonly idleTimeout: number;
+  /** Idle connections, least recently used first. */
+  private readonly idle: UpstreamConnection[] = [];
+
+  constructor(limit: number, maxRequests: number, idleTimeoutMs: number) {
+    this.limit = limit;
+    this.maxRequests = maxRequests;
+    this.idleTimeout = idleTimeoutMs;
+  }
+
+  get size(): number {
+    return this.idle.length;
+  }
+
+  /** The most recently used idle connection to `key`, now owned by `owner`; null if none. */
+  take(key: string, owner: ConnectionOwner): UpstreamConnection | null {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const conn = this.idle[i]!;
+      if (conn.key !== key) continue;
+      this.idle.splice(i, 1);
+      conn.pool = null;
+      conn.owner = owner;
+      conn.setTimeout(0);
+      return conn;
+    }
+    return null;
+  }
+
+  /** Cache `conn` after a complete exchange, or close it when it may not be reused. */
+  put(conn: UpstreamConnection): void {
+    conn.owner = null;
+    if (conn.closed || conn.requests >= this.maxRequests || conn.socket.readableLength > 0) {
+      conn.close();
+      return;
+    }
+    if (this.idle.length >= this.limit) this.idle.shift()?.close();
+    conn.pool = this;
+    conn.setTimeout(this.idleTimeout);
+    this.idle.push(conn);
+  }
+
+  /** A cached connection closed or was taken: drop it from the cache. */
+  forget(conn: UpstreamConnection): void {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    conn.pool = null;
+  }
+
+  /** Close every idle connection (reload, shutdown). */
+  closeAll(): void {
+    for (const conn of this.idle.splice(0)) conn.close();
+  }
+}

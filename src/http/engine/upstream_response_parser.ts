@@ -1,0 +1,265 @@
+// An upstream's HTTP/1.x response, parsed incrementally as ngx_http_proxy_module reads it: the
+// status line (ngx_http_parse_status_line), header lines (ngx_http_parse_header_line with
+// underscores allowed), then a Content-Length, chunked or until-close body. 1xx interim
+// responses are skipped, except 101 which ends the head (the connection then belongs to
+// whoever upgraded it). Bytes may arrive split anywhere; the head is capped at `headLimit`
+// (proxy_buffer_size), as nginx's one header buffer is.
+import { ChunkedDecoder } from './chunked.ts';
+import { HEADER_END, HEADER_IGNORED, HEADER_OK, HeaderLineFields, parseHeaderLine } from './header_line.ts';
+
+const LF = 0x0a;
+
+/** What the parser reports while it runs. */
+export interface ResponseSink {
+  /** The final response head is complete: read status/headers from the parser. */
+  onHead(): void;
+  onBody(data: Buffer): void;
+  /** The body is complete (never called for until-close bodies: see `finishOnClose`). */
+  onComplete(): void;
+}
+
+/** Why a response was refused; `message` is nginx's error-log text (without "while ..."). */
+export class UpstreamParseError extends Error {}
+
+const S_STATUS = 0;
+const S_HEADERS = 1;
+const S_BODY_LENGTH = 2;
+const S_BODY_CHUNKED = 3;
+const S_BODY_CLOSE = 4;
+const S_DONE = 5;
+const S_FAILED = 6;
+
+const STATUS_LINE = /^HTTP\/(\d{1,3})\.(\d{1,3}) +((\d{3})(?:[ .][^\r]*)?)\r*$/;
+
+export class UpstreamResponseParser {
+  private readonly sink: ResponseSink;
+  private readonly headLimit: number;
+  private state = S_STATUS;
+  /** Unfinished head bytes carried to the next feed (a line split across reads). */
+  private pending: Buffer | null = null;
+  private headBytes = 0;
+  private readonly fields = new HeaderLineFields();
+  private decoder: ChunkedDecoder | null = null;
+  private remaining = 0;
+  private noBody = false;
+  private readonly forwardBody = (data: Buffer): void => this.sink.onBody(data);
+
+  status = 0;
+  /** 10 or 11. */
+  version = 11;
+  /** The status line from the code on, e.g. `200 OK` (nginx passes it on as r->headers_out.status_line). */
+  statusText = '';
+  /** Header names as sent, their lowercased forms and values, in order. */
+  readonly rawNames: string[] = [];
+  readonly names: string[] = [];
+  readonly values: string[] = [];
+  /** -1 when absent. */
+  contentLength = -1;
+  chunked = false;
+  /** The upstream said `Connection: close` (or is HTTP/1.0 without keep-alive). */
+  connectionClose = false;
+
+  constructor(sink: ResponseSink, headLimit: number) {
+    this.sink = sink;
+    this.headLimit = headLimit;
+  }
+
+  /** Start the next response on the same connection; `noBody` for HEAD requests. */
+  reset(noBody: boolean): void {
+    this.state = S_STATUS;
+    this.pending = null;
+    this.headBytes = 0;
+    this.decoder = null;
+    this.noBody = noBody;
+    this.clearHead();
+  }
+
+  /** The head as a flat name/value list, names as sent. */
+  headerPairs(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.rawNames.length; i++)
+      out.push(this.rawNames[i] as string, this.values[i] as string);
+    return out;
+  }
+
+  /** Whether the whole response has been read. */
+  get complete(): boolean {
+    return this.state === S_DONE;
+  }
+
+  /** Whether the head has been parsed (the response is committed to this upstream). */
+  get headDone(): boolean {
+    return this.state >= S_BODY_LENGTH && this.state !== S_FAILED;
+  }
+
+  /** Whether the body ends only when the upstream closes. */
+  get untilClose(): boolean {
+    return this.state === S_BODY_CLOSE;
+  }
+
+  /**
+   * Consume `buf`. Returns the number of bytes used (less than its length only when the response
+   * ended early: the rest belongs to no response). Throws UpstreamParseError on malformed input.
+   */
+  feed(buf: Buffer): number {
+    let p = 0;
+    const end = buf.length;
+    if (this.state <= S_HEADERS) {
+      p = this.feedHead(buf);
+      if (this.state <= S_HEADERS) return end;
+    }
+    if (this.state === S_BODY_LENGTH) {
+      const n = Math.min(this.remaining, end - p);
+      if (n > 0) {
+        this.remaining -= n;
+        this.sink.onBody(p === 0 && n === end ? buf : buf.subarray(p, p + n));
+        p += n;
+      }
+      if (this.remaining === 0) this.done();
+      return p;
+    }
+    if (this.state === S_BODY_CHUNKED) {
+      const next = (this.decoder as ChunkedDecoder).decode(buf, p, end, this.forwardBody);
+      if (next < 0) this.fail('upstream sent invalid chunked response');
+      if ((this.decoder as ChunkedDecoder).done) this.done();
+      return next;
+    }
+    if (this.state === S_BODY_CLOSE) {
+      if (p < end) this.sink.onBody(p === 0 ? buf : buf.subarray(p));
+      return end;
+    }
+    return p;
+  }
+
+  /** The upstream closed: ends an until-close body; returns false when the response was cut short. */
+  finishOnClose(): boolean {
+    if (this.state === S_BODY_CLOSE) {
+      this.done();
+      return true;
+    }
+    return this.state === S_DONE;
+  }
+
+  private feedHead(input: Buffer): number {
+    let buf = input;
+    let offset = 0;
+    if (this.pending !== null) {
+      offset = this.pending.length;
+      buf = Buffer.concat([this.pending, input]);
+      this.pending = null;
+    }
+    let start = 0;
+    while (this.state <= S_HEADERS) {
+      const lf = buf.indexOf(LF, start);
+      if (lf < 0) {
+        if (this.headBytes + buf.length - start > this.headLimit) this.fail('upstream sent too big header');
+        this.pending = buf.subarray(start);
+        return input.length;
+      }
+      this.headBytes += lf + 1 - start;
+      if (this.headBytes > this.headLimit) this.fail('upstream sent too big header');
+      if (this.state === S_STATUS) this.statusLineAt(buf, start, lf);
+      else this.headerLineAt(buf, start, lf);
+      start = lf + 1;
+    }
+    return start - offset;
+  }
+
+  private statusLineAt(buf: Buffer, start: number, lf: number): void {
+    const line = buf.toString('latin1', start, lf);
+    const m = STATUS_LINE.exec(line);
+    if (m === null) this.fail('upstream sent no valid HTTP/1.0 header');
+    const major = Number(m[1]);
+    if (major < 1) this.fail('upstream sent no valid HTTP/1.0 header');
+    this.version = major === 1 && Number(m[2]) === 0 ? 10 : 11;
+    this.status = Number(m[4]);
+    this.statusText = m[3] as string;
+    if (this.status < 100) this.fail('upstream sent no valid HTTP/1.0 header');
+    this.state = S_HEADERS;
+  }
+
+  private headerLineAt(buf: Buffer, start: number, lf: number): void {
+    const f = this.fields;
+    const rc = parseHeaderLine(buf, start, lf + 1, f);
+    if (rc === HEADER_END) return this.headEnd();
+    if (rc !== HEADER_OK && rc !== HEADER_IGNORED) {
+      const text = buf.toString('latin1', start, lf).replace(/\r+$/, '');
+      this.fail(`upstream sent invalid header: "${text}"`);
+    }
+    const raw = buf.toString('latin1', start, f.nameEnd);
+    const value = buf.toString('latin1', f.valueStart, f.valueEnd);
+    const lower = raw.toLowerCase();
+    if (lower === 'content-length') {
+      if (this.contentLength >= 0) this.fail(`upstream sent duplicate header line: "${raw}: ${value}"`);
+      if (!/^[0-9]{1,18}$/.test(value))
+        this.fail(`upstream sent invalid "Content-Length" header: "${raw}: ${value}"`);
+      this.contentLength = Number(value);
+    } else if (lower === 'transfer-encoding') {
+      if (this.chunked) this.fail(`upstream sent duplicate header line: "${raw}: ${value}"`);
+      if (value.toLowerCase() !== 'chunked')
+        this.fail(`upstream sent unknown "Transfer-Encoding": "${value}"`);
+      this.chunked = true;
+    } else if (lower === 'connection') {
+      if (/(^|[\s,])close($|[\s,])/i.test(value)) this.connectionClose = true;
+    }
+    this.rawNames.push(raw);
+    this.names.push(lower);
+    this.values.push(value);
+  }
+
+  private headEnd(): void {
+    const status = this.status;
+    // 1xx interim responses (100 Continue, 103 Early Hints) are read and dropped, as nginx does.
+    if (status < 200 && status !== 101) {
+      this.clearHead();
+      this.state = S_STATUS;
+      return;
+    }
+    if (this.chunked && this.contentLength >= 0) {
+      this.fail('upstream sent "Content-Length" and "Transfer-Encoding" headers at the same time');
+    }
+    if (this.version === 10) this.connectionClose = true;
+    this.sink.onHead();
+    if (this.state !== S_HEADERS) return;
+    if (this.noBody || status === 101 || status === 204 || status === 304) {
+      this.done();
+    } else if (this.chunked) {
+      this.decoder = new ChunkedDecoder();
+      this.state = S_BODY_CHUNKED;
+    } else if (this.contentLength >= 0) {
+      this.remaining = this.contentLength;
+      this.state = S_BODY_LENGTH;
+      if (this.remaining === 0) this.done();
+    } else {
+      this.connectionClose = true;
+      this.state = S_BODY_CLOSE;
+    }
+  }
+
+  /** Stop delivering: the consumer gave up on this response (e.g. to try the next upstream). */
+  abandon(): void {
+    this.state = S_FAILED;
+  }
+
+  private done(): void {
+    this.state = S_DONE;
+    this.sink.onComplete();
+  }
+
+  private clearHead(): void {
+    this.status = 0;
+    this.version = 11;
+    this.statusText = '';
+    this.rawNames.length = 0;
+    this.names.length = 0;
+    this.values.length = 0;
+    this.contentLength = -1;
+    this.chunked = false;
+    this.connectionClose = false;
+  }
+
+  private fail(message: string): never {
+    this.state = S_FAILED;
+    throw new UpstreamParseError(message);
+  }
+}

@@ -1,0 +1,143 @@
+// ngx_http_proxy_module: `proxy_pass` takes over a location's content phase (nginx's
+// clcf->handler), builds the upstream request and runs it through ProxyExchange. The client body
+// is read whole first (proxy_request_buffering on, so a failed try can be repeated), or streamed.
+import type { Module } from '../../core/module.ts';
+import type { VariableDef } from '../../variables/types.ts';
+import type { HttpError } from '../engine/types.ts';
+import type { Request } from '../request.ts';
+import type { HttpRequest, LocationConf, PhaseResult } from '../types.ts';
+import type { UpstreamGroup } from '../upstream/balancer.ts';
+import { resolveHostSync } from '../upstream/resolve.ts';
+import { buildProxyConf, type ProxyConf, proxyDirectives } from './proxy_conf.ts';
+import { ProxyExchange } from './proxy_exchange.ts';
+import type { BodyFraming } from './proxy_headers.ts';
+import { type ProxyUrl, parseProxyUrl, upstreamUri } from './proxy_pass.ts';
+
+const MODULE = 'http_proxy';
+
+const NO_BODY: BodyFraming = { length: -1, chunked: false };
+
+/** The URL a request is proxied to, kept for $proxy_host / $proxy_port. */
+function urlOf(r: HttpRequest): ProxyUrl | undefined {
+  return (
+    (r.ctx.get(MODULE) as ProxyUrl | undefined) ??
+    (r.location.conf.get(MODULE) as ProxyConf | undefined)?.url ??
+    undefined
+  );
+}
+
+/** An URL with variables: its group, or the status to answer (nginx resolves at run time). */
+function dynamicTarget(r: HttpRequest, conf: ProxyConf): { url: ProxyUrl; group: UpstreamGroup } | number {
+  const text = (conf.dynamic as NonNullable<ProxyConf['dynamic']>).evaluate(r);
+  let url: ProxyUrl;
+  try {
+    url = parseProxyUrl(text, (m) => {
+      throw new Error(m);
+    });
+  } catch (err) {
+    r.logError('error', (err as Error).message);
+    return 500;
+  }
+  const named = conf.registry.named(url.host);
+  if (named !== undefined && url.port === 0) return { url, group: named };
+  const host = url.host.startsWith('[') ? url.host.slice(1, -1) : url.host;
+  // without a `resolver`, nginx reaches only upstream names and address literals
+  const literal = resolveLiteral(host);
+  if (literal === null) {
+    r.logError('error', `no resolver defined to resolve ${url.host}`);
+    return 502;
+  }
+  return { url, group: conf.registry.implicitGroup(host, url.port || 80, literal) };
+}
+
+function resolveLiteral(host: string): string[] | null {
+  return /^[0-9.]+$/.test(host) || host.includes(':') ? resolveHostSync(host) : null;
+}
+
+/** Body framing toward the upstream, as $proxy_internal_body_length / _chunked give it. */
+function framingFor(r: HttpRequest, buffered: Buffer | null, stream: boolean): BodyFraming {
+  const p = r.parsed;
+  if (buffered !== null) return { length: buffered.length, chunked: false };
+  if (stream) return p.chunked ? { length: -1, chunked: true } : { length: p.contentLength, chunked: false };
+  // proxy_pass_request_body off still declares the client's length, as nginx does
+  if (!p.chunked && r.header('content-length') !== undefined)
+    return { length: p.contentLength, chunked: false };
+  return NO_BODY;
+}
+
+async function proxyHandler(r: HttpRequest, conf: ProxyConf): Promise<PhaseResult> {
+  let url = conf.url;
+  let group = conf.group;
+  if (conf.dynamic !== null) {
+    const target = dynamicTarget(r, conf);
+    if (typeof target === 'number') return target;
+    url = target.url;
+    group = target.group;
+    r.ctx.set(MODULE, url);
+  }
+  const p = r.parsed;
+  const hasBody = p.chunked || p.contentLength > 0;
+  // an HTTP/1.0 upstream cannot take a chunked body: nginx buffers it then
+  const stream =
+    hasBody && conf.passRequestBody && !conf.requestBuffering && (!p.chunked || conf.httpVersion === 11);
+  let body: Buffer | null = null;
+  if (hasBody && conf.passRequestBody && !stream) {
+    try {
+      body = await r.body.readAll(conf.clientMaxBodySize);
+    } catch (err) {
+      const status = (err as HttpError).status ?? 500;
+      if (status === 413) r.logError('error', (err as Error).message);
+      return status;
+    }
+  }
+  const framing = framingFor(r, body, stream);
+  const uri = upstreamUri(r, (url as ProxyUrl).uri, conf.dynamic !== null, conf.uriContext, {
+    unchanged: !r.internal,
+    validLocation: r.uri.startsWith(conf.uriContext.location),
+    quoted: p.target.includes('%'),
+  });
+  const line = `${r.method} ${uri} HTTP/1.${conf.httpVersion === 11 ? 1 : 0}\r\n`;
+  const head = conf.headers.build(r, line, framing, conf.passRequestHeaders);
+  const exchange = new ProxyExchange(r as Request, conf, {
+    group: group as UpstreamGroup,
+    schema: (url as ProxyUrl).schema,
+    uri,
+    head,
+    framing,
+    body,
+    streamBody: stream,
+  });
+  return exchange.run();
+}
+
+/** $proxy_add_x_forwarded_for: the client's X-Forwarded-For with its address appended. */
+function addForwardedFor(r: HttpRequest): string {
+  const { names, values } = r.parsed;
+  let list: string | undefined;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === 'x-forwarded-for') list = list === undefined ? values[i] : `${list}, ${values[i]}`;
+  }
+  return list === undefined ? r.conn.remoteAddress : `${list}, ${r.conn.remoteAddress}`;
+}
+
+const proxyVariables: VariableDef[] = [
+  { name: 'proxy_host', get: (r) => urlOf(r)?.hostHeader },
+  { name: 'proxy_port', get: (r) => urlOf(r)?.proxyPort },
+  { name: 'proxy_add_x_forwarded_for', get: addForwardedFor },
+];
+
+export const proxyModule: Module = {
+  name: MODULE,
+  directives: proxyDirectives,
+  variables: proxyVariables,
+  http: {
+    location(loc: LocationConf, cx) {
+      const conf = buildProxyConf(loc, cx);
+      if (conf === null) return undefined;
+      loc.conf.set(MODULE, conf);
+      loc.contentHandler = (r) => proxyHandler(r, conf);
+      loc.autoRedirect = true;
+      return undefined;
+    },
+  },
+};

@@ -1,0 +1,419 @@
+// One proxied request, as ngx_http_upstream.c runs it: pick a peer, connect (or take a cached
+// keep-alive connection), send the request in one write, read the head, and either try the next
+// peer (proxy_next_upstream) or pass the response on while its body streams through. Failures
+// before the client's head is out become 502/504 (or the upstream's own status); after that the
+// client connection is cut, as nginx does. Messages follow nginx's error log word for word.
+
+import { PROGRAM, VERSION } from '../../core/version.ts';
+import {
+  type ConnectionOwner,
+  connectUpstream,
+  type UpstreamConnection,
+  type UpstreamPool,
+} from '../engine/upstream_pool.ts';
+import { UpstreamParseError, UpstreamResponseParser } from '../engine/upstream_response_parser.ts';
+import type { LocationCore, Request } from '../request.ts';
+import { DONE, type PhaseResult } from '../types.ts';
+import type { Peer, PeerSelection, UpstreamGroup } from '../upstream/balancer.ts';
+import {
+  CONNECTING,
+  during,
+  FINISHED,
+  READING_BODY,
+  READING_HEAD,
+  SENDING,
+  socketFailure,
+  TIMED_OUT,
+} from '../upstream/failure_text.ts';
+import { tunnel } from '../upstream/tunnel.ts';
+import { keepaliveCacheOf } from '../upstream/upstream.ts';
+import { type AttemptRecord, beginAttempt } from '../upstream/variables.ts';
+import type { ProxyConf } from './proxy_conf.ts';
+import { FT, FT_BY_STATUS, STATUS_BY_FT } from './proxy_conf.ts';
+import { type BodyFraming, copyResponseHeaders } from './proxy_headers.ts';
+
+/** What the content handler hands over: the request to send and how to send its body. */
+export interface OutgoingRequest {
+  readonly group: UpstreamGroup;
+  readonly schema: string;
+  /** The request-target sent upstream, also shown in error logs. */
+  readonly uri: string;
+  /** The whole head, request line to the empty line. */
+  readonly head: string;
+  readonly framing: BodyFraming;
+  /** The buffered body (null: none, or streamed from the client when `streamBody`). */
+  readonly body: Buffer | null;
+  readonly streamBody: boolean;
+}
+
+const IDEMPOTENT_EXCEPT = new Set(['POST', 'LOCK', 'PATCH']);
+
+export class ProxyExchange implements ConnectionOwner {
+  private readonly r: Request;
+  private readonly conf: ProxyConf;
+  private readonly out: OutgoingRequest;
+  private readonly selection: PeerSelection;
+  private readonly pool: UpstreamPool | null;
+  private readonly parser: UpstreamResponseParser;
+  private readonly started = performance.now();
+  private resolve: (result: PhaseResult) => void = () => {};
+  private peer: Peer | null = null;
+  private conn: UpstreamConnection | null = null;
+  private attempt: AttemptRecord | null = null;
+  private phase = CONNECTING;
+  private cached = false;
+  private requestSent = false;
+  private bodySent = false;
+  private paused = false;
+  /** A 101 head was read: the pipe starts once the rest of that read is known. */
+  private upgradePending = false;
+  /** Body held back so a response that fits in one read leaves with its head in one write. */
+  private held: Buffer[] | null = null;
+  /** A head that asks for the next upstream: acted on once the parser has returned. */
+  private retryCondition = 0;
+
+  constructor(r: Request, conf: ProxyConf, out: OutgoingRequest) {
+    this.r = r;
+    this.conf = conf;
+    this.out = out;
+    this.pool = keepaliveCacheOf(out.group);
+    this.selection = out.group.balancer.select(r, (msg) => this.log('warn', during(this.phase, msg)));
+    if (conf.nextUpstreamTries > 0 && this.selection.tries > conf.nextUpstreamTries) {
+      this.selection.tries = conf.nextUpstreamTries;
+    }
+    this.parser = new UpstreamResponseParser(
+      {
+        onHead: () => this.onHead(),
+        onBody: (data) => this.onBody(data),
+        onComplete: () => this.onComplete(),
+      },
+      conf.bufferSize,
+    );
+    // the client went away: drop the upstream side too (proxy_ignore_client_abort off)
+    r.res.onFinish(() => {
+      if (this.phase !== FINISHED && !r.res.finished) this.conclude(0, DONE);
+    });
+  }
+
+  run(): Promise<PhaseResult> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.connect();
+    });
+  }
+
+  // --- peers and connections ---
+
+  private connect(): void {
+    const peer = this.selection.pick();
+    if (peer === null) {
+      const rec = beginAttempt(this.r, this.out.group.name);
+      rec.status = 502;
+      rec.responseTime = 0;
+      this.log('error', 'no live upstreams while connecting to upstream', this.out.group.name);
+      return this.answer(502);
+    }
+    this.peer = peer;
+    this.attempt = beginAttempt(this.r, peer.name);
+    this.phase = CONNECTING;
+    this.requestSent = false;
+    this.parser.reset(this.r.method === 'HEAD');
+    const cached = this.pool?.take(peer.name, this) ?? null;
+    if (cached !== null) {
+      this.cached = true;
+      this.conn = cached;
+      this.attempt.connectTime = 0;
+      this.send();
+      return;
+    }
+    this.cached = false;
+    this.conn = connectUpstream(peer.host, peer.port, peer.name, this.conf.connectTimeout, this);
+  }
+
+  onConnect(conn: UpstreamConnection): void {
+    if (conn !== this.conn || this.attempt === null) return;
+    this.attempt.connectTime = performance.now() - this.attempt.start;
+    this.send();
+  }
+
+  private send(): void {
+    const conn = this.conn as UpstreamConnection;
+    const out = this.out;
+    this.phase = SENDING;
+    conn.requests++;
+    conn.setTimeout(this.conf.sendTimeout);
+    const body = out.body;
+    const data =
+      body === null || body.length === 0
+        ? Buffer.from(out.head, 'latin1')
+        : Buffer.concat([Buffer.from(out.head, 'latin1'), body]);
+    this.requestSent = true;
+    const flushed = conn.socket.write(data, (err) => {
+      if (err || conn !== this.conn) return;
+      if (!out.streamBody) this.requestWritten();
+    });
+    if (out.streamBody) this.streamBody(conn);
+    else if (flushed && this.phase === SENDING) this.requestWritten();
+  }
+
+  /** The whole request is out: now the head is awaited under proxy_read_timeout. */
+  private requestWritten(): void {
+    if (this.phase !== SENDING) return;
+    this.bodySent = true;
+    this.phase = READING_HEAD;
+    this.conn?.setTimeout(this.conf.readTimeout);
+  }
+
+  /** proxy_request_buffering off: forward the client's body as it arrives. */
+  private streamBody(conn: UpstreamConnection): void {
+    const chunked = this.out.framing.chunked;
+    this.r.body.onData(
+      (data) => {
+        if (conn !== this.conn || conn.closed) return;
+        conn.socket.write(
+          chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]) : data,
+        );
+      },
+      (err) => {
+        if (conn !== this.conn || conn.closed) return;
+        if (err !== undefined) return this.conclude(0, err.status);
+        if (chunked) conn.socket.write('0\r\n\r\n', 'latin1');
+        this.requestWritten();
+      },
+    );
+  }
+
+  // --- connection events ---
+
+  onData(conn: UpstreamConnection, data: Buffer): void {
+    if (conn !== this.conn) return;
+    if (this.phase === SENDING && !this.out.streamBody) this.requestWritten();
+    try {
+      const used = this.parser.feed(data);
+      if (this.retryCondition !== 0) return this.retryAfterHead();
+      if (this.upgradePending) return this.upgrade(data.subarray(used));
+      // bytes beyond the response: the connection is out of step, never reuse it
+      if (used < data.length && this.parser.complete) conn.close();
+      if (this.held !== null) this.flushHeld();
+    } catch (err) {
+      if (!(err instanceof UpstreamParseError)) throw err;
+      this.log('error', during(this.phase, err.message));
+      this.fail(FT.INVALID_HEADER, 502);
+    }
+  }
+
+  onEnd(conn: UpstreamConnection): void {
+    if (conn !== this.conn) return;
+    if (this.parser.finishOnClose()) return;
+    this.log('error', during(this.phase, 'upstream prematurely closed connection'));
+    this.fail(FT.ERROR, 502);
+  }
+
+  onError(conn: UpstreamConnection, err: NodeJS.ErrnoException): void {
+    if (conn !== this.conn) return;
+    this.log('error', socketFailure(this.phase, err));
+    this.fail(FT.ERROR, 502);
+  }
+
+  onTimeout(conn: UpstreamConnection): void {
+    if (conn !== this.conn) return;
+    this.log('error', during(this.phase, TIMED_OUT));
+    this.fail(FT.TIMEOUT, 504);
+  }
+
+  // --- the response ---
+
+  private onHead(): void {
+    const p = this.parser;
+    const rec = this.attempt as AttemptRecord;
+    rec.status = p.status;
+    rec.headerTime = performance.now() - rec.start;
+    const ft = FT_BY_STATUS.get(p.status);
+    if (ft !== undefined && this.selection.tries > 1 && this.mayRetry(ft)) {
+      p.abandon();
+      this.retryCondition = ft;
+      return;
+    }
+    this.phase = READING_BODY;
+    const r = this.r;
+    if (p.status === 101) {
+      this.upgradePending = true;
+      return;
+    }
+    if (this.conf.interceptErrors && p.status >= 300 && coreOf(r).errorPages.has(p.status)) {
+      p.abandon();
+      return this.conclude(p.status, p.status);
+    }
+    const extra: string[] = [];
+    this.selection.responseHead?.(this.peer as Peer, p.status, p.headerPairs(), extra);
+    const relative = copyResponseHeaders(r, p, this.conf.hidden, this.conf.redirects, r.headersOut);
+    if (relative >= 0) r.headersOut[relative] = r.absoluteLocation(r.headersOut[relative] as string);
+    for (const x of extra) r.headersOut.push(x);
+    r.rawHead = true;
+    r.statusText = p.statusText;
+    rec.length = 0;
+    const length = p.chunked ? -1 : p.contentLength;
+    if (length >= 0 && length <= HOLD_LIMIT && r.method !== 'HEAD' && p.status !== 204 && p.status !== 304) {
+      this.held = [];
+    } else r.sendHead(p.status, length);
+    this.resolve(DONE);
+  }
+
+  /** The held body did not complete in this read: send the head and what came so far. */
+  private flushHeld(): void {
+    const held = this.held as Buffer[];
+    this.held = null;
+    this.r.sendHead(this.parser.status, this.parser.contentLength);
+    for (const chunk of held) this.r.write(chunk);
+  }
+
+  private retryAfterHead(): void {
+    const ft = this.retryCondition;
+    this.retryCondition = 0;
+    this.next(ft, ft === FT.HTTP_403 || ft === FT.HTTP_404 ? 'next' : 'failed');
+  }
+
+  private onBody(data: Buffer): void {
+    (this.attempt as AttemptRecord).length += data.length;
+    if (this.held !== null) {
+      this.held.push(data);
+      return;
+    }
+    if (!this.r.write(data) && !this.paused) {
+      this.paused = true;
+      this.conn?.socket.pause();
+      void this.r.drain().then(() => {
+        this.paused = false;
+        if (this.conn !== null && !this.conn.closed) this.conn.socket.resume();
+      });
+    }
+  }
+
+  private onComplete(): void {
+    if (this.phase === SENDING) this.requestWritten();
+    const p = this.parser;
+    if (p.status === 101) return;
+    const conn = this.conn;
+    this.conn = null;
+    this.phase = FINISHED;
+    this.finishAttempt(p.status);
+    this.releasePeer('ok');
+    if (conn !== null) {
+      if (this.pool !== null && !p.connectionClose && this.bodySent && p.headDone) this.pool.put(conn);
+      else conn.close();
+    }
+    const held = this.held;
+    this.held = null;
+    if (held === null) this.r.end();
+    else this.r.send(p.status, held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held));
+  }
+
+  /** 101 Switching Protocols: the engine must hand its socket over for a two-way pipe. */
+  private upgrade(early: Buffer): void {
+    this.upgradePending = false;
+    const r = this.r;
+    const conn = this.conn as UpstreamConnection;
+    if (r.header('upgrade') === undefined) {
+      this.log('error', 'upstream sent 101 response to a request without upgrade');
+      return this.conclude(101, 502);
+    }
+    const copied: string[] = [];
+    copyResponseHeaders(r, this.parser, this.conf.hidden, this.conf.redirects, copied);
+    r.status = 101;
+    const client = r.res.upgrade(['Server', serverHeader(r), ...copied], this.parser.statusText);
+    this.conn = null;
+    this.conclude(101, DONE);
+    if (client === null) return conn.close();
+    tunnel(client.socket, conn, client.head, early, this.conf.readTimeout);
+  }
+
+  // --- failures ---
+
+  /** proxy_next_upstream allows another try for this failure now. */
+  private mayRetry(ft: number): boolean {
+    const conf = this.conf;
+    let mask = ft;
+    if (this.requestSent && IDEMPOTENT_EXCEPT.has(this.r.method)) mask |= FT.NON_IDEMPOTENT;
+    if ((conf.nextUpstream & mask) !== mask) return false;
+    if (this.requestSent && this.out.streamBody) return false;
+    return !(conf.nextUpstreamTimeout > 0 && performance.now() - this.started >= conf.nextUpstreamTimeout);
+  }
+
+  private fail(ft: number, status: number): void {
+    if (this.phase === FINISHED) return;
+    if (this.phase === READING_BODY) {
+      // the client has the head already: all that is left is to cut its connection
+      this.finishAttempt(this.parser.status);
+      this.releasePeer('failed');
+      this.closeConnection();
+      this.phase = FINISHED;
+      this.r.res.destroy();
+      return;
+    }
+    // a cached connection may have been closed by the upstream meanwhile: that try is free
+    if (this.cached && ft === FT.ERROR) this.selection.tries++;
+    this.next(ft, 'failed', status);
+  }
+
+  /** ngx_http_upstream_next: account the peer, then retry or answer. */
+  private next(ft: number, outcome: 'failed' | 'next', failStatus?: number): void {
+    const status = failStatus ?? STATUS_BY_FT.get(ft) ?? 502;
+    this.finishAttempt(outcome === 'next' || failStatus === undefined ? this.parser.status : status);
+    this.releasePeer(outcome);
+    this.closeConnection();
+    if (this.selection.tries === 0 || !this.mayRetry(ft)) return this.answer(status);
+    this.connect();
+  }
+
+  private releasePeer(outcome: 'ok' | 'failed' | 'next'): void {
+    const peer = this.peer;
+    if (peer !== null) this.selection.report(peer, outcome);
+    this.peer = null;
+  }
+
+  private finishAttempt(status: number): void {
+    const rec = this.attempt;
+    if (rec === null) return;
+    this.attempt = null;
+    if (status > 0 && rec.status === 0) rec.status = status;
+    rec.responseTime = performance.now() - rec.start;
+  }
+
+  private closeConnection(): void {
+    const conn = this.conn;
+    this.conn = null;
+    conn?.close();
+  }
+
+  private answer(status: number): void {
+    this.phase = FINISHED;
+    this.resolve(status);
+  }
+
+  /** The exchange ends here without another try: record the attempt, free the peer, answer. */
+  private conclude(attemptStatus: number, result: PhaseResult): void {
+    this.finishAttempt(attemptStatus);
+    this.releasePeer('ok');
+    this.closeConnection();
+    this.answer(result);
+  }
+
+  private log(level: 'error' | 'warn', message: string, upstreamName?: string): void {
+    const peer = upstreamName ?? this.peer?.name ?? this.out.group.name;
+    this.r.logError(level, message, `${this.out.schema}${peer}${this.out.uri}`);
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** Bodies up to this size that arrive with their head are sent with it in one write. */
+const HOLD_LIMIT = 16384;
+
+function coreOf(r: Request): LocationCore {
+  return r.location.conf.get('http_core') as LocationCore;
+}
+
+/** The Server header nginx's header filter sends (server_tokens). */
+function serverHeader(r: Request): string {
+  return coreOf(r).serverTokens ? `${PROGRAM}/${VERSION}` : PROGRAM;
+}

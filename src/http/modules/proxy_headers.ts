@@ -1,0 +1,202 @@
+// The request head ngx_http_proxy_create_request writes, and the response headers
+// ngx_http_upstream_process_headers passes on.
+// Request: the request line, then proxy_set_header fields (the user's first, then nginx's
+// defaults not overridden: Host $proxy_host, Connection close, the body's Content-Length or
+// Transfer-Encoding, and TE/Keep-Alive/Expect/Upgrade removed), fields whose value is empty
+// left out; then the client's headers except those named by any of the above.
+// Response: hop-by-hop and framing fields dropped, Date/Server/X-Pad/X-Accel-* hidden unless
+// proxy_pass_header says otherwise, Location rewritten by proxy_redirect.
+import type { ConfEntry } from '../../config/types.ts';
+import type { VariableRegistry } from '../../variables/registry.ts';
+import type { ComplexValue } from '../../variables/types.ts';
+import type { HttpRequest } from '../types.ts';
+
+interface SetHeader {
+  readonly name: string;
+  readonly value: ComplexValue;
+}
+
+/** Body framing for the upstream request: none, a length, or chunked. */
+export interface BodyFraming {
+  /** -1 for no Content-Length. */
+  readonly length: number;
+  readonly chunked: boolean;
+}
+
+const BODY_LENGTH = 'content-length';
+const BODY_CHUNKED = 'transfer-encoding';
+
+/** proxy_set_header merged with nginx's defaults, compiled once per location. */
+export class RequestHeaderTemplate {
+  private readonly headers: SetHeader[] = [];
+  /** Lowercased names the client's own fields are dropped for. */
+  private readonly skip = new Set<string>();
+  /** Whether the user set Content-Length / Transfer-Encoding themselves. */
+  private readonly userLength: boolean;
+  private readonly userChunked: boolean;
+  /** Leading fields that are constants, pre-joined. */
+  private readonly constantHead: string;
+  private readonly firstDynamic: number;
+
+  constructor(entries: readonly ConfEntry[], variables: VariableRegistry) {
+    const user = entries.map((e) => ({ name: e.args[0], value: variables.compile(e.args[1], e) }));
+    const defaults: [string, string][] = [
+      ['Host', '$proxy_host'],
+      ['Connection', 'close'],
+      ['Content-Length', ''],
+      ['Transfer-Encoding', ''],
+      ['TE', ''],
+      ['Keep-Alive', ''],
+      ['Expect', ''],
+      ['Upgrade', ''],
+    ];
+    const userNames = new Set(user.map((h) => h.name.toLowerCase()));
+    this.userLength = userNames.has(BODY_LENGTH);
+    this.userChunked = userNames.has(BODY_CHUNKED);
+    for (const h of user) this.headers.push(h);
+    for (const [name, value] of defaults) {
+      if (userNames.has(name.toLowerCase())) continue;
+      // Content-Length and Transfer-Encoding come from the body (build() adds them).
+      if (value !== '') this.headers.push({ name, value: variables.compile(value) });
+    }
+    for (const h of user) this.skip.add(h.name.toLowerCase());
+    for (const [name] of defaults) this.skip.add(name.toLowerCase());
+    let head = '';
+    let i = 0;
+    for (; i < this.headers.length; i++) {
+      const c = this.headers[i]!.value.constant;
+      if (c === null) break;
+      if (c !== '') head += `${this.headers[i]!.name}: ${c}\r\n`;
+    }
+    this.constantHead = head;
+    this.firstDynamic = i;
+  }
+
+  /** The whole head: `requestLine` (with CRLF), the set fields, the client's fields, CRLF. */
+  build(r: HttpRequest, requestLine: string, body: BodyFraming, passClientHeaders: boolean): string {
+    let head = requestLine + this.constantHead;
+    const list = this.headers;
+    for (let i = this.firstDynamic; i < list.length; i++) {
+      const h = list[i]!;
+      const v = h.value.evaluate(r);
+      if (v !== '') head += `${h.name}: ${v}\r\n`;
+    }
+    if (!this.userLength && body.length >= 0 && !body.chunked) head += `Content-Length: ${body.length}\r\n`;
+    if (!this.userChunked && body.chunked) head += 'Transfer-Encoding: chunked\r\n';
+    if (passClientHeaders) {
+      const { names, rawNames, values } = r.parsed;
+      const skip = this.skip;
+      for (let i = 0; i < names.length; i++) {
+        if (!skip.has(names[i]!)) head += `${rawNames[i]}: ${values[i]}\r\n`;
+      }
+    }
+    return `${head}\r\n`;
+  }
+}
+
+/** Response fields the upstream module itself consumes or drops. */
+const ALWAYS_DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'content-type',
+]);
+
+/** ngx_http_proxy_hide_headers. */
+export const DEFAULT_HIDDEN = [
+  'date',
+  'server',
+  'x-pad',
+  'x-accel-expires',
+  'x-accel-redirect',
+  'x-accel-limit-rate',
+  'x-accel-buffering',
+  'x-accel-charset',
+];
+
+/** One proxy_redirect rule: a prefix or a regex, and the replacement. */
+export interface RedirectRule {
+  readonly prefix: ComplexValue | null;
+  readonly regex: RegExp | null;
+  readonly replacement: ComplexValue;
+}
+
+/** Rewrite `value` with the first matching rule; null when none matches. */
+export function rewriteRedirect(
+  r: HttpRequest,
+  value: string,
+  rules: readonly RedirectRule[],
+): string | null {
+  for (const rule of rules) {
+    if (rule.regex !== null) {
+      const m = rule.regex.exec(value);
+      if (m === null) continue;
+      const saved = r.captures;
+      r.captures = Array.from(m, (x) => x ?? '');
+      const out = rule.replacement.evaluate(r) + value.slice(m.index + m[0].length);
+      r.captures = saved;
+      return value.slice(0, m.index) + out;
+    }
+    const prefix = (rule.prefix as ComplexValue).evaluate(r);
+    if (value.startsWith(prefix)) return rule.replacement.evaluate(r) + value.slice(prefix.length);
+  }
+  return null;
+}
+
+/** The parsed upstream head the copier reads. */
+export interface UpstreamHead {
+  readonly rawNames: readonly string[];
+  readonly names: readonly string[];
+  readonly values: readonly string[];
+}
+
+/**
+ * Fill `out` (flat name/value list, emptied first) as nginx orders the client's head:
+ * Content-Type, then Last-Modified, then a rewritten Location (these three go to the header
+ * filter's fixed slots), then every other passed field in upstream order. Returns the index of
+ * a rewritten relative Location value (for the absolute-redirect rule), or -1.
+ */
+export function copyResponseHeaders(
+  r: HttpRequest,
+  head: UpstreamHead,
+  hidden: ReadonlySet<string>,
+  redirects: readonly RedirectRule[] | null,
+  out: string[],
+): number {
+  out.length = 0;
+  const { rawNames, names, values } = head;
+  let contentType: string | undefined;
+  let lastModified = -1;
+  let location: string | null = null;
+  const rest: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const lower = names[i]!;
+    if (lower === 'content-type') {
+      contentType ??= values[i];
+      continue;
+    }
+    if (ALWAYS_DROPPED.has(lower) || hidden.has(lower)) continue;
+    if (lower === 'last-modified' && lastModified < 0) {
+      lastModified = i;
+      continue;
+    }
+    if (lower === 'location' && redirects !== null && location === null) {
+      const rewritten = rewriteRedirect(r, values[i]!, redirects);
+      if (rewritten !== null) {
+        location = rewritten;
+        continue;
+      }
+    }
+    rest.push(rawNames[i]!, values[i]!);
+  }
+  if (contentType !== undefined) out.push('Content-Type', contentType);
+  if (lastModified >= 0) out.push('Last-Modified', values[lastModified]!);
+  let at = -1;
+  if (location !== null) {
+    at = location.startsWith('/') ? out.length + 1 : -1;
+    out.push('Location', location);
+  }
+  for (const x of rest) out.push(x);
+  return at;
+}

@@ -1,0 +1,76 @@
+// ngx_http_upstream_module's per-request record of every attempt, and the $upstream_* variables
+// built from it: one entry per peer tried, joined with ", " (nginx's u->state array).
+
+import type { VariableDef } from '../../variables/types.ts';
+import type { HttpRequest } from '../types.ts';
+
+/** One attempt on one peer. Times are ms (performance.now()); -1 when the step was not reached. */
+export interface AttemptRecord {
+  addr: string;
+  /** 0 until a status is known. */
+  status: number;
+  start: number;
+  connectTime: number;
+  headerTime: number;
+  responseTime: number;
+  /** Body bytes received; -1 when none were read. */
+  length: number;
+}
+
+const KEY = 'http_upstream';
+
+/** The attempts of `r` (created on first use by the proxy). */
+export function attemptsOf(r: HttpRequest): AttemptRecord[] {
+  let list = r.ctx.get(KEY) as AttemptRecord[] | undefined;
+  if (list === undefined) {
+    list = [];
+    r.ctx.set(KEY, list);
+  }
+  return list;
+}
+
+/** A new attempt on `addr`, started now. */
+export function beginAttempt(r: HttpRequest, addr: string): AttemptRecord {
+  const rec: AttemptRecord = {
+    addr,
+    status: 0,
+    start: performance.now(),
+    connectTime: -1,
+    headerTime: -1,
+    responseTime: -1,
+    length: -1,
+  };
+  attemptsOf(r).push(rec);
+  return rec;
+}
+
+/** Seconds with milliseconds, as nginx prints upstream times. */
+function msec(ms: number): string {
+  return (Math.max(0, Math.round(ms)) / 1000).toFixed(3);
+}
+
+function joined(field: (a: AttemptRecord) => string): (r: HttpRequest) => string | undefined {
+  return (r) => {
+    const list = r.ctx.get(KEY) as AttemptRecord[] | undefined;
+    if (list === undefined || list.length === 0) return undefined;
+    let out = field(list[0]!);
+    for (let i = 1; i < list.length; i++) out += `, ${field(list[i]!)}`;
+    return out;
+  };
+}
+
+function variable(name: string, field: (a: AttemptRecord) => string): VariableDef {
+  const get = joined(field);
+  return { name, get: (r) => get(r) };
+}
+
+export const upstreamVariables: readonly VariableDef[] = [
+  variable('upstream_addr', (a) => a.addr),
+  variable('upstream_status', (a) => (a.status === 0 ? '-' : String(a.status))),
+  variable('upstream_connect_time', (a) => (a.connectTime < 0 ? '-' : msec(a.connectTime))),
+  variable('upstream_header_time', (a) => (a.headerTime < 0 ? '-' : msec(a.headerTime))),
+  variable('upstream_response_time', (a) =>
+    msec(a.responseTime < 0 ? performance.now() - a.start : a.responseTime),
+  ),
+  variable('upstream_response_length', (a) => String(Math.max(0, a.length))),
+];
