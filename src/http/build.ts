@@ -9,6 +9,7 @@ import { type LocationSpec, LocationTree } from './location_tree.ts';
 import type { ErrorPage, ListenOptions } from './modules/core.ts';
 import type { LocationCore } from './request.ts';
 import { ServerNameIndex } from './server_names.ts';
+import { checkSslGroup } from './tls/server_ssl.ts';
 import type { BuildContext, HeaderFilter, LocationConf, Phase, PhaseHandler, ServerConf } from './types.ts';
 
 export interface HttpServer extends ServerConf {
@@ -22,8 +23,11 @@ export interface HttpServer extends ServerConf {
 export interface ListenGroup {
   readonly host: string | null;
   readonly port: number;
-  readonly ssl: boolean;
+  /** Set when any `listen` of the address has `ssl`, as nginx merges listen options. */
+  ssl: boolean;
   readonly names: ServerNameIndex<HttpServer>;
+  /** Every server listening here, in configuration order. */
+  readonly servers: HttpServer[];
   defaultServer: HttpServer;
   readonly limits: EngineLimits;
 }
@@ -125,6 +129,8 @@ class Builder {
     for (const [b, l] of srv.implicit.ifs) srv.ifs.set(b, l);
     (srv as { locations: LocationTree<LocationConf> }).locations = new LocationTree(
       this.locationSpecs(block, srv),
+      false,
+      (loc) => loc.autoRedirect === true,
     );
     for (const m of this.modules) {
       for (const h of m.http?.server?.(srv, this.cx) ?? []) srv.serverRewrite.push(h.handler);
@@ -182,6 +188,7 @@ export function buildHttp(
 ): HttpRuntime {
   declareCaptureNames(http, cx);
   for (const m of modules) m.http?.init?.(http, cx);
+  cx.zones.resolve();
   const builder = new Builder(modules, cx);
   const servers = http.entries
     .filter((e) => e.name === 'server' && e.block)
@@ -201,6 +208,7 @@ export function buildHttp(
           port: l.port,
           ssl: l.ssl,
           names: new ServerNameIndex(key),
+          servers: [],
           defaultServer: srv,
           limits: limitsOf(srv.block),
         };
@@ -212,6 +220,8 @@ export function buildHttp(
         g.defaultServer = srv;
         (g as { limits: EngineLimits }).limits = limitsOf(srv.block);
       }
+      if (l.ssl) g.ssl = true;
+      if (!g.servers.includes(srv)) g.servers.push(srv);
       const names = (find(srv.block, 'server_name')?.value as string[] | undefined) ?? [''];
       for (const e of srv.block.entries.filter((x) => x.name === 'server_name')) {
         for (const n of e.value as string[]) {
@@ -222,5 +232,6 @@ export function buildHttp(
       if (names.length === 0) g.names.add('', srv, l.entry);
     }
   }
+  for (const g of groups.values()) if (g.ssl) checkSslGroup(g);
   return { servers, groups: [...groups.values()] };
 }

@@ -8,6 +8,8 @@ import { serveConnection } from './engine/connection.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest, RequestHandler } from './engine/types.ts';
 import { finalize, runRequest } from './phases.ts';
 import { Request } from './request.ts';
+import { acceptTls, type TlsConnectionInfo, type TlsSession } from './tls/accept.ts';
+import { refuseRequest } from './tls/verify.ts';
 
 let connectionSerial = 0;
 
@@ -43,6 +45,8 @@ const NO_BODY: BodyReader = {
 export class HttpListeners {
   private readonly servers = new Map<string, net.Server>();
   private groups = new Map<string, ListenGroup>();
+  /** groupForConn's answers for the current groups, by connection (cleared when they change). */
+  private connGroups = new WeakMap<ConnectionInfo, ListenGroup>();
   private log: ErrorLog;
   private readonly connections = new Set<net.Socket>();
 
@@ -84,6 +88,7 @@ export class HttpListeners {
     const groups = new Map<string, ListenGroup>();
     for (const g of runtime.groups) groups.set(bindKey(g.host, g.port), g);
     this.groups = groups;
+    this.connGroups = new WeakMap();
     const needed = HttpListeners.bindings(runtime);
     for (const [key, server] of this.servers) {
       if (!needed.has(key)) {
@@ -120,17 +125,34 @@ export class HttpListeners {
     }
     this.connections.add(socket);
     socket.once('close', () => this.connections.delete(socket));
-    const info: ConnectionInfo = {
-      id: ++connectionSerial,
+    const id = ++connectionSerial;
+    if (group.ssl)
+      acceptTls(socket, group, id, this.log, (stream, session) => this.serve(stream, group, id, session));
+    else this.serve(socket, group, id, null);
+  }
+
+  /** Speak HTTP on `socket`: on an `ssl` address, the TLSSocket of `session` (null for plain HTTP sent there). */
+  private serve(socket: net.Socket, group: ListenGroup, id: number, session: TlsSession | null): void {
+    const info: TlsConnectionInfo = {
+      id,
       remoteAddress: stripMapped(socket.remoteAddress ?? ''),
       remotePort: socket.remotePort ?? 0,
       localAddress: stripMapped(socket.localAddress ?? ''),
       localPort: socket.localPort ?? 0,
-      tls: false,
-      servername: undefined,
+      tls: session !== null,
+      servername: session?.servername || undefined,
+      ssl: group.ssl ? session : undefined,
       requests: 0,
     };
     serveConnection(socket, group.limits, this.handlerFor(), info);
+  }
+
+  /** Finalize `r` with `status` without running the phases; its log phase runs once it is sent. */
+  private answer(r: Request, status: number): void {
+    r.res.onFinish(() => {
+      for (const h of r.location.handlers.log) void h(r);
+    });
+    finalize(r, status);
   }
 
   private handlerFor(): RequestHandler {
@@ -138,9 +160,16 @@ export class HttpListeners {
       request: (req, body, res, conn) => {
         const group = this.groupForConn(conn);
         const found = group.names.find(req.host);
-        const r = new Request(req, body, res, conn, found?.value ?? group.defaultServer, this.log);
+        const server = found?.value ?? group.defaultServer;
+        const ssl = (conn as TlsConnectionInfo).ssl;
+        const refused = ssl === undefined ? null : refuseRequest(ssl, server, req.host);
+        const r = new Request(req, body, res, conn, refused?.server ?? server, this.log);
         if (found?.groups) for (const [k, v] of Object.entries(found.groups)) r.vars.set(k, v);
-        runRequest(r);
+        if (refused === null) return runRequest(r);
+        r.logError('info', refused.message);
+        // nginx drops keep-alive for 495-497 even when an error_page answers them.
+        if (refused.status !== 421) res.closeAfter();
+        this.answer(r, refused.status);
       },
       badRequest: (status, reason, res, conn, partial) => {
         const group = this.groupForConn(conn);
@@ -153,20 +182,21 @@ export class HttpListeners {
         const r = new Request(req, NO_BODY, res, conn, group.defaultServer, this.log);
         r.logError('info', reason);
         res.closeAfter();
-        res.onFinish(() => {
-          for (const h of r.location.handlers.log) void h(r);
-        });
-        finalize(r, status);
+        this.answer(r, status);
       },
     };
   }
 
   private groupForConn(conn: ConnectionInfo): ListenGroup {
-    return (
-      this.groups.get(bindKey(conn.localAddress, conn.localPort)) ??
-      this.groups.get(bindKey(null, conn.localPort)) ??
-      [...this.groups.values()][0]
-    );
+    let group = this.connGroups.get(conn);
+    if (group === undefined) {
+      group =
+        this.groups.get(bindKey(conn.localAddress, conn.localPort)) ??
+        this.groups.get(bindKey(null, conn.localPort)) ??
+        [...this.groups.values()][0];
+      this.connGroups.set(conn, group);
+    }
+    return group;
   }
 }
 
