@@ -7,7 +7,7 @@ import type { Module } from '../core/module.ts';
 import type { EngineLimits } from './engine/types.ts';
 import { type LocationSpec, LocationTree } from './location_tree.ts';
 import type { ErrorPage, ListenOptions } from './modules/core.ts';
-import type { LocationCore } from './request.ts';
+import type { ErrorPageTarget, LocationCore } from './request.ts';
 import { ServerNameIndex } from './server_names.ts';
 import { checkSslGroup } from './tls/server_ssl.ts';
 import type { BuildContext, HeaderFilter, LocationConf, Phase, PhaseHandler, ServerConf } from './types.ts';
@@ -45,11 +45,13 @@ function emptyHandlers(): Record<Phase, PhaseHandler[]> {
   return h;
 }
 
-function locationCore(block: ConfBlock): LocationCore {
-  const errorPages = new Map<number, ErrorPage>();
+function locationCore(block: ConfBlock, cx: BuildContext): LocationCore {
+  const errorPages = new Map<number, ErrorPageTarget>();
   for (const e of inherited(block, 'error_page')) {
     const page = e.value as ErrorPage;
-    for (const code of page.codes) if (!errorPages.has(code)) errorPages.set(code, page);
+    // The target may use variables (`error_page 497 https://$host$request_uri;`).
+    const target = { ...page, target: cx.variables.compile(page.uri, e) };
+    for (const code of page.codes) if (!errorPages.has(code)) errorPages.set(code, target);
   }
   const ka = inheritedValue<{ header: number | null } | null>(block, 'keepalive_timeout', null);
   return {
@@ -80,7 +82,7 @@ class Builder {
       handlers: emptyHandlers(),
       headerFilters: [],
       contentHandler: null,
-      conf: new Map([['http_core', locationCore(block)]]),
+      conf: new Map([['http_core', locationCore(block, this.cx)]]),
       ifs: new Map(),
     };
     // `if` blocks are locations of their own (nginx's ngx_http_rewrite_if): built first so the

@@ -183,16 +183,17 @@ export function finalize(r: Request, status: number): void {
       afterResult(r, r.namedRedirect(page.uri));
       return;
     }
-    if (/^https?:\/\//.test(page.uri) || page.uri.startsWith('$scheme')) {
+    const uri = page.target.evaluate(r);
+    if (/^https?:\/\//.test(uri)) {
       const code =
         r.forcedStatus !== null && r.forcedStatus >= 301 && r.forcedStatus <= 308 ? r.forcedStatus : 302;
       r.forcedStatus = null;
       r.headersOut.length = 0;
-      r.headersOut.push('Location', page.uri);
+      r.headersOut.push('Location', uri);
       return sendSpecial(r, code);
     }
     if (r.method !== 'HEAD') r.method = 'GET';
-    afterResult(r, r.internalRedirect(page.uri));
+    afterResult(r, r.internalRedirect(uri));
     return;
   }
   sendSpecial(r, status);

@@ -3,8 +3,10 @@
 import { performance } from 'node:perf_hooks';
 import type { ErrorLog } from '../core/error_log.ts';
 import { PROGRAM, VERSION } from '../core/version.ts';
+import type { ComplexValue } from '../variables/types.ts';
 import type { HttpServer } from './build.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest, ResponseWriter } from './engine/types.ts';
+import type { ErrorPage } from './modules/core.ts';
 import { DONE, type HttpRequest, type LocationConf, type PhaseResult } from './types.ts';
 
 const SERVER_ON = `${PROGRAM}/${VERSION}`;
@@ -241,5 +243,10 @@ export interface LocationCore {
   readonly msiePadding: boolean;
   readonly clientMaxBodySize: number;
   readonly keepaliveHeader: number | null;
-  readonly errorPages: Map<number, import('./modules/core.ts').ErrorPage>;
+  readonly errorPages: Map<number, ErrorPageTarget>;
+}
+
+/** An `error_page` with its target compiled (it may hold variables). */
+export interface ErrorPageTarget extends ErrorPage {
+  readonly target: ComplexValue;
 }

@@ -107,10 +107,10 @@ test('plain HTTP on an ssl port gets 400 "The plain HTTP request was sent to HTT
   }
 });
 
-test('error_page 497 answers plain HTTP sent to an ssl port', async () => {
-  const z = await startTls(sslServer('a', 'error_page 497 https://a.test:{{PORT}}/x?y=1;'));
+test('error_page 497 with variables redirects plain HTTP sent to an ssl port', async () => {
+  const z = await startTls(sslServer('a', 'error_page 497 https://$host:$server_port$request_uri;'));
   try {
-    const raw = await z.rawRequest('GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    const raw = await z.rawRequest('GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
     const { res } = parseResponse(Buffer.from(raw, 'latin1'));
     assert.equal(res.status, 302);
     assert.equal(res.headers.location, `https://a.test:${z.port}/x?y=1`);
