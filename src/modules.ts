@@ -3,6 +3,7 @@
 
 import { coreModule } from './core/core_module.ts';
 import type { Module } from './core/module.ts';
+import { apiModule } from './http/modules/api.ts';
 import { httpCoreModule } from './http/modules/core.ts';
 import { headersModule } from './http/modules/headers.ts';
 import { indexModule } from './http/modules/index.ts';
@@ -35,5 +36,6 @@ export const modules: readonly Module[] = [
   upstreamModule,
   proxyModule,
   sslModule,
+  apiModule,
   // -- modules: add entries above this line --
 ];

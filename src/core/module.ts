@@ -17,6 +17,8 @@ export interface Module {
 }
 
 export interface Lifecycle {
+  /** A cycle went live: at start, and after each reload that succeeded. */
+  live?(main: ConfBlock): void;
   /** SIGUSR1: reopen files (log rotation). */
   reopen?(): void;
   /** The process is exiting: flush and close. */
