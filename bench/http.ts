@@ -1,18 +1,21 @@
 // HTTP benchmark: zonesync vs Debian's nginx, one worker each, same machine, same run.
 // For each scenario: wrk -t1 -c64 against each server in interleaved rounds; report req/s, p99
 // latency and the server's CPU time per request (utime+stime from /proc, steadier than req/s here).
-// Usage: node bench/http.ts [--duration 5] [--rounds 3] [--out docs/benchmarks-http.md]
+// The proxy scenario puts a third process, an nginx origin answering `return 200`, behind both.
+// Usage: node bench/http.ts [--duration 5] [--rounds 3] [--only NAME,...] [--out FILE]
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { makeTestPki, type TestPki } from '../test/helpers/certs.ts';
 import { BIN, canConnect, freePort, waitFor } from '../test/helpers/instance.ts';
 
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    only: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -25,14 +28,32 @@ interface Scenario {
   path: string;
   /** The server block body, identical for nginx and zonesync. */
   server: string;
+  /** Extra `http`-level text (upstream blocks). */
+  http?: string;
+  tls?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
   { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }' },
   { name: 'static file (1 KiB)', path: '/file.html', server: 'root html; location / { }' },
+  {
+    name: 'proxy_pass, upstream keepalive',
+    path: '/',
+    http: 'upstream origin { server 127.0.0.1:{{ORIGIN}}; keepalive 32; }',
+    server:
+      'location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }',
+  },
+  { name: 'TLS listener, return 200', path: '/', tls: true, server: 'location / { return 200 "ok"; }' },
 ];
 
+let pki: TestPki | undefined;
+let originPort = 0;
+
 function conf(port: number, s: Scenario, nginx: boolean): string {
+  pki ??= s.tls ? makeTestPki() : undefined;
+  const tls = s.tls
+    ? ` ssl; ssl_certificate ${pki!.file('a.crt')}; ssl_certificate_key ${pki!.file('a.key')}`
+    : '';
   return `${nginx ? 'worker_processes 1; daemon off; master_process off;' : ''}
 error_log logs/error.log crit;
 pid logs/server.pid;
@@ -41,7 +62,8 @@ http {
   access_log off;
   keepalive_requests 1000000;
   default_type text/html;
-  server { listen 127.0.0.1:${port}; ${s.server} }
+  ${(s.http ?? '').replace('{{ORIGIN}}', String(originPort))}
+  server { listen 127.0.0.1:${port}${tls}; ${s.server} }
 }`;
 }
 
@@ -57,15 +79,11 @@ interface Run {
   cpuUsPerReq: number;
 }
 
-function wrk(port: number, urlPath: string): { rps: number; p99ms: number; requests: number } {
-  const out = execFileSync(
-    'wrk',
-    ['-t1', '-c64', `-d${DURATION}s`, '--latency', `http://127.0.0.1:${port}${urlPath}`],
-    {
-      encoding: 'utf8',
-      timeout: (DURATION + 30) * 1000,
-    },
-  );
+function wrk(url: string): { rps: number; p99ms: number; requests: number } {
+  const out = execFileSync('wrk', ['-t1', '-c64', `-d${DURATION}s`, '--latency', url], {
+    encoding: 'utf8',
+    timeout: (DURATION + 30) * 1000,
+  });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -74,10 +92,10 @@ function wrk(port: number, urlPath: string): { rps: number; p99ms: number; reque
   return { rps, p99ms: Number(p99?.[1]) * unit, requests };
 }
 
-async function measure(proc: ChildProcess, port: number, urlPath: string): Promise<Run> {
-  wrk(port, urlPath); // warm-up (JIT, caches); its numbers are dropped
+async function measure(proc: ChildProcess, url: string): Promise<Run> {
+  wrk(url); // warm-up (JIT, caches); its numbers are dropped
   const before = cpuTicks(proc.pid!);
-  const r = wrk(port, urlPath);
+  const r = wrk(url);
   const ticks = cpuTicks(proc.pid!) - before;
   return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
 }
@@ -116,14 +134,22 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push('| scenario | server | req/s | p99 ms | CPU µs/req | req/s ratio | CPU ratio | p99 ratio |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  const only = values.only?.split(',');
+  const origin = await start(
+    'nginx',
+    { name: 'origin', path: '/', server: 'location / { return 200 "ok"; }' },
+    dir,
+  );
+  originPort = origin.port;
   try {
-    for (const s of SCENARIOS) {
+    for (const s of SCENARIOS.filter((x) => only === undefined || only.some((o) => x.name.startsWith(o)))) {
       const runs: Record<string, Run[]> = { nginx: [], zonesync: [] };
       const servers = { nginx: await start('nginx', s, dir), zonesync: await start('zonesync', s, dir) };
       try {
         for (let i = 0; i < ROUNDS; i++) {
           for (const kind of ['nginx', 'zonesync'] as const) {
-            runs[kind].push(await measure(servers[kind].proc, servers[kind].port, s.path));
+            const url = `${s.tls ? 'https' : 'http'}://127.0.0.1:${servers[kind].port}${s.path}`;
+            runs[kind].push(await measure(servers[kind].proc, url));
           }
         }
       } finally {
@@ -142,6 +168,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    origin.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
   const text = lines.join('\n') + '\n';
