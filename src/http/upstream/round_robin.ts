@@ -26,8 +26,39 @@ export function peerAvailable(peer: Peer, now: number): boolean {
   return !(peer.maxFails > 0 && peer.fails >= peer.maxFails && now - peer.checked <= peer.failTimeout / 1000);
 }
 
-/** ngx_http_upstream_get_peer: the smooth WRR step over `list`, skipping peers already tried. */
-export function smoothPick(list: readonly Peer[], tried: Set<Peer>, now: number): Peer | null {
+/**
+ * A session-affinity balancer's wish for a peer (nginx's pc->hint, matched against server ids):
+ * `sticky` passes the server its session or cookie names.
+ */
+export type PeerHint = (peer: Peer) => boolean;
+
+/**
+ * ngx_http_upstream_get_rr_peer_by_sid: the first peer of `list` that `hint` names, if it is
+ * usable now and not yet tried by this request; otherwise the request balances as if unbound.
+ */
+function hintedPeer(list: readonly Peer[], tried: Set<Peer>, now: number, hint?: PeerHint): Peer | null {
+  if (hint === undefined) return null;
+  for (const peer of list) {
+    if (hint(peer)) return !tried.has(peer) && peerAvailable(peer, now) ? peer : null;
+  }
+  return null;
+}
+
+/**
+ * ngx_http_upstream_get_peer: the smooth WRR step over `list`, skipping peers already tried. A
+ * `bound` peer (from a hint) wins over the round-robin choice and is charged for it, so sticky
+ * traffic counts toward its share; once it is a whole round ahead (current weight at or below
+ * -(total weight - its weight)) it is taken without touching any weights, as nginx does.
+ */
+export function smoothPick(
+  list: readonly Peer[],
+  tried: Set<Peer>,
+  now: number,
+  bound: Peer | null = null,
+): Peer | null {
+  if (bound !== null && bound.currentWeight <= bound.weight - totalWeight(list)) {
+    return markChecked(bound, now);
+  }
   let best: Peer | null = null;
   let total = 0;
   for (let i = 0; i < list.length; i++) {
@@ -39,9 +70,22 @@ export function smoothPick(list: readonly Peer[], tried: Set<Peer>, now: number)
     if (best === null || peer.currentWeight > best.currentWeight) best = peer;
   }
   if (best === null) return null;
+  if (bound !== null) best = bound;
   best.currentWeight -= total;
-  if (now - best.checked > best.failTimeout / 1000) best.checked = now;
-  return best;
+  return markChecked(best, now);
+}
+
+/** Every peer's configured weight, down ones included (nginx's peers->total_weight). */
+function totalWeight(list: readonly Peer[]): number {
+  let total = 0;
+  for (const peer of list) total += peer.weight;
+  return total;
+}
+
+/** A picked peer starts a new fail window once the last one is over. */
+function markChecked(peer: Peer, now: number): Peer {
+  if (now - peer.checked > peer.failTimeout / 1000) peer.checked = now;
+  return peer;
 }
 
 /** ngx_http_upstream_free_round_robin_peer's accounting for a non-single group. */
@@ -66,7 +110,7 @@ export function recordOutcome(
   }
 }
 
-class RoundRobinSelection implements PeerSelection {
+export class RoundRobinSelection implements PeerSelection {
   tries: number;
   private readonly group: PeerLists;
   private readonly clock: Clock;
@@ -86,21 +130,22 @@ class RoundRobinSelection implements PeerSelection {
     this.tries = group.peers.length + group.backups.length;
   }
 
-  pick(): Peer | null {
+  /** The next peer; `hint` (sticky) asks for a bound one, honoured while it is usable. */
+  pick(hint?: PeerHint): Peer | null {
     const now = seconds(this.clock);
     let peer: Peer | null;
     if (this.single) {
       const only = this.list[0]!;
       peer = only.down ? null : only;
     } else {
-      peer = smoothPick(this.list, this.tried, now);
+      peer = smoothPick(this.list, this.tried, now, hintedPeer(this.list, this.tried, now, hint));
     }
     if (peer === null && !this.onBackups && this.group.backups.length > 0) {
       // nginx switches to the backup list and forgets what it tried (its bitmap is reset).
       this.onBackups = true;
       this.list = this.group.backups;
       this.tried.clear();
-      peer = smoothPick(this.list, this.tried, now);
+      peer = smoothPick(this.list, this.tried, now, hintedPeer(this.list, this.tried, now, hint));
     }
     if (peer === null) return null;
     this.tried.add(peer);
@@ -127,7 +172,7 @@ export class RoundRobin implements Balancer {
     this.clock = clock;
   }
 
-  select(_r: HttpRequest, warn: (message: string) => void): PeerSelection {
+  select(_r: HttpRequest, warn: (message: string) => void): RoundRobinSelection {
     return new RoundRobinSelection(this.group, this.clock, warn);
   }
 }

@@ -44,6 +44,38 @@ export function beginAttempt(r: HttpRequest, addr: string): AttemptRecord {
   return rec;
 }
 
+/** The fields of an upstream response head, names lowercased (the proxy's parser). */
+export interface UpstreamHeadFields {
+  readonly names: readonly string[];
+  readonly values: readonly string[];
+}
+
+const HEAD_KEY = 'http_upstream:head';
+
+/**
+ * The proxy read a response head: $upstream_cookie_* reads it from now on. Only the last head
+ * counts, as nginx keeps only the last server's; the parser clears it when a retry starts.
+ */
+export function recordUpstreamHead(r: HttpRequest, head: UpstreamHeadFields): void {
+  r.ctx.set(HEAD_KEY, head);
+}
+
+/** ngx_http_parse_set_cookie_lines: cookie `name` of the first Set-Cookie line that sets it. */
+function setCookieValue(head: UpstreamHeadFields, name: string): string | undefined {
+  for (let i = 0; i < head.names.length; i++) {
+    const line = head.values[i]!;
+    if (head.names[i] !== 'set-cookie' || name.length >= line.length) continue;
+    if (line.slice(0, name.length).toLowerCase() !== name) continue;
+    let p = name.length;
+    while (line.charCodeAt(p) === 32) p++;
+    if (line.charCodeAt(p++) !== 61 /* = */) continue;
+    while (line.charCodeAt(p) === 32) p++;
+    const semi = line.indexOf(';', p);
+    return line.slice(p, semi < 0 ? line.length : semi);
+  }
+  return undefined;
+}
+
 /** Seconds with milliseconds, as nginx prints upstream times. */
 function msec(ms: number): string {
   return (Math.max(0, Math.round(ms)) / 1000).toFixed(3);
@@ -73,4 +105,12 @@ export const upstreamVariables: readonly VariableDef[] = [
     msec(a.responseTime < 0 ? performance.now() - a.start : a.responseTime),
   ),
   variable('upstream_response_length', (a) => String(Math.max(0, a.length))),
+  {
+    name: 'upstream_cookie_',
+    prefix: true,
+    get: (r, name) => {
+      const head = r.ctx.get(HEAD_KEY) as UpstreamHeadFields | undefined;
+      return head === undefined ? undefined : setCookieValue(head, name.slice(16));
+    },
+  },
 ];
