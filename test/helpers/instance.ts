@@ -70,7 +70,8 @@ export function parseResponse(raw: Buffer, method = 'GET'): { res: Response; res
     let pos = 0;
     for (;;) {
       const le = after.indexOf('\r\n', pos);
-      const size = Number.parseInt(after.subarray(pos, le).toString('latin1'), 16);
+      const size = le < 0 ? Number.NaN : Number.parseInt(after.subarray(pos, le).toString('latin1'), 16);
+      if (Number.isNaN(size)) throw new Error(`unfinished or broken chunked body at byte ${pos}`);
       pos = le + 2;
       if (size === 0) {
         pos = after.indexOf('\r\n', pos) + 2;
