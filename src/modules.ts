@@ -8,12 +8,14 @@ import { httpCoreModule } from './http/modules/core.ts';
 import { headersModule } from './http/modules/headers.ts';
 import { indexModule } from './http/modules/index.ts';
 import { internalModule } from './http/modules/internal.ts';
+import { limitReqModule } from './http/modules/limit_req.ts';
 import { logModule } from './http/modules/log.ts';
 import { mapModule } from './http/modules/map.ts';
 import { proxyModule } from './http/modules/proxy.ts';
 import { rewriteModule } from './http/modules/rewrite.ts';
 import { sslModule } from './http/modules/ssl.ts';
 import { staticModule } from './http/modules/static.ts';
+import { stickyModule } from './http/modules/sticky.ts';
 import { tryFilesModule } from './http/modules/try_files.ts';
 import { upstreamModule } from './http/upstream/upstream.ts';
 // -- modules: add imports above this line --
@@ -37,5 +39,7 @@ export const modules: readonly Module[] = [
   proxyModule,
   sslModule,
   apiModule,
+  stickyModule,
+  limitReqModule,
   // -- modules: add entries above this line --
 ];

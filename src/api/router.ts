@@ -6,6 +6,7 @@ import type { HttpRequest } from '../http/types.ts';
 import { pathNotFound, unknownVersion } from './errors.ts';
 import type { ReplyShape } from './fields.ts';
 import { nginxEndpoint, processesEndpoint } from './instance_endpoints.ts';
+import { upstreamEndpoint, upstreamsEndpoint } from './upstream_endpoints.ts';
 
 /** The versions served (`GET /api/` lists them); 9 is the current one. */
 export const API_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -83,6 +84,8 @@ export function registerApiEndpoint(endpoint: ApiEndpoint): void {
 
 registerApiEndpoint(nginxEndpoint);
 registerApiEndpoint(processesEndpoint);
+registerApiEndpoint(upstreamsEndpoint);
+registerApiEndpoint(upstreamEndpoint);
 
 export type Route =
   | { readonly kind: 'versions' }

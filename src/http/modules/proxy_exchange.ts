@@ -27,7 +27,8 @@ import {
 } from '../upstream/failure_text.ts';
 import { tunnel } from '../upstream/tunnel.ts';
 import { keepaliveCacheOf } from '../upstream/upstream.ts';
-import { type AttemptRecord, beginAttempt } from '../upstream/variables.ts';
+import { type PeerStats, peerStats } from '../upstream/peer_stats.ts';
+import { type AttemptRecord, beginAttempt, recordUpstreamHead } from '../upstream/variables.ts';
 import type { ProxyConf } from './proxy_conf.ts';
 import { FT, FT_BY_STATUS, STATUS_BY_FT } from './proxy_conf.ts';
 import { type BodyFraming, copyResponseHeaders } from './proxy_headers.ts';
@@ -58,6 +59,8 @@ export class ProxyExchange implements ConnectionOwner {
   private readonly started = performance.now();
   private resolve: (result: PhaseResult) => void = () => {};
   private peer: Peer | null = null;
+  /** The API's counters of `peer`. */
+  private stats: PeerStats | null = null;
   private conn: UpstreamConnection | null = null;
   private attempt: AttemptRecord | null = null;
   private phase = CONNECTING;
@@ -114,6 +117,8 @@ export class ProxyExchange implements ConnectionOwner {
       return this.answer(502);
     }
     this.peer = peer;
+    this.stats = peerStats(peer);
+    this.stats.begin(Date.now());
     this.attempt = beginAttempt(this.r, peer.name);
     this.phase = CONNECTING;
     this.requestSent = false;
@@ -148,6 +153,7 @@ export class ProxyExchange implements ConnectionOwner {
         ? Buffer.from(out.head, 'latin1')
         : Buffer.concat([Buffer.from(out.head, 'latin1'), body]);
     this.requestSent = true;
+    if (this.stats !== null) this.stats.sent += data.length;
     const flushed = conn.socket.write(data, (err) => {
       if (err || conn !== this.conn) return;
       if (!out.streamBody) this.requestWritten();
@@ -170,6 +176,7 @@ export class ProxyExchange implements ConnectionOwner {
     this.r.body.onData(
       (data) => {
         if (conn !== this.conn || conn.closed) return;
+        if (this.stats !== null) this.stats.sent += data.length;
         conn.socket.write(
           chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]) : data,
         );
@@ -187,6 +194,7 @@ export class ProxyExchange implements ConnectionOwner {
 
   onData(conn: UpstreamConnection, data: Buffer): void {
     if (conn !== this.conn) return;
+    if (this.stats !== null) this.stats.received += data.length;
     if (this.phase === SENDING && !this.out.streamBody) this.requestWritten();
     try {
       const used = this.parser.feed(data);
@@ -228,6 +236,8 @@ export class ProxyExchange implements ConnectionOwner {
     const rec = this.attempt as AttemptRecord;
     rec.status = p.status;
     rec.headerTime = performance.now() - rec.start;
+    this.stats?.head(p.status, rec.headerTime);
+    recordUpstreamHead(this.r, p);
     const ft = FT_BY_STATUS.get(p.status);
     if (ft !== undefined && this.selection.tries > 1 && this.mayRetry(ft)) {
       p.abandon();
@@ -368,7 +378,9 @@ export class ProxyExchange implements ConnectionOwner {
   private releasePeer(outcome: 'ok' | 'failed' | 'next'): void {
     const peer = this.peer;
     if (peer !== null) this.selection.report(peer, outcome);
+    if (peer !== null) this.stats?.end(peer, outcome === 'failed', Date.now());
     this.peer = null;
+    this.stats = null;
   }
 
   private finishAttempt(status: number): void {
@@ -377,6 +389,7 @@ export class ProxyExchange implements ConnectionOwner {
     this.attempt = null;
     if (status > 0 && rec.status === 0) rec.status = status;
     rec.responseTime = performance.now() - rec.start;
+    if (rec.headerTime >= 0) this.stats?.completed(rec.responseTime);
   }
 
   private closeConnection(): void {

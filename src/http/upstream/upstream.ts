@@ -174,6 +174,11 @@ export class UpstreamRegistry {
     this.byName.set(group.name.toLowerCase(), group);
   }
 
+  /** The `upstream` blocks, in configuration order. */
+  explicitGroups(): IterableIterator<UpstreamGroup> {
+    return this.byName.values();
+  }
+
   /** The `upstream` block called `name` (case-insensitive, as nginx compares hosts). */
   named(name: string): UpstreamGroup | undefined {
     return this.byName.get(name.toLowerCase());

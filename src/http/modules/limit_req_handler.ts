@@ -1,0 +1,108 @@
+// ngx_http_limit_req_handler: the preaccess-phase work of one location's limits. Each limit's key
+// is assessed in its zone; limit_req_algorithm.ts decides; an accepted request's states are stored
+// and a delayed one is held on a timer while other requests go on. It runs at most once per request
+// (internal redirects are not limited again), and the outcome is `$limit_req_status`.
+import { DECLINED, DONE, type HttpRequest, type PhaseHandler, type PhaseResult } from '../types.ts';
+import { checkAll, formatExcess, type LimitReqLimit } from './limit_req_algorithm.ts';
+import type { Bucket, LimitReqCounter, LimitReqZone } from './limit_req_zone.ts';
+
+/** Where `$limit_req_status` is kept in r.ctx; its presence also means "already limited". */
+export const STATUS_KEY = 'http_limit_req';
+
+export type LimitReqStatus = 'PASSED' | 'DELAYED' | 'REJECTED' | 'DELAYED_DRY_RUN' | 'REJECTED_DRY_RUN';
+
+export type LimitReqLogLevel = 'info' | 'notice' | 'warn' | 'error';
+
+/** One `limit_req` line of the location, resolved against its zone. */
+export interface LocationLimit {
+  readonly zone: LimitReqZone;
+  readonly limit: LimitReqLimit;
+}
+
+/** The location's limit_req_status, limit_req_log_level and limit_req_dry_run. */
+export interface LimitReqOptions {
+  readonly status: number;
+  readonly logLevel: LimitReqLogLevel;
+  readonly dryRun: boolean;
+}
+
+/** nginx logs delays one level below refusals; `info` stays `info`. */
+const DELAY_LEVEL: Record<LimitReqLogLevel, LimitReqLogLevel> = {
+  error: 'warn',
+  warn: 'notice',
+  notice: 'info',
+  info: 'info',
+};
+
+/** nginx skips (and logs) keys longer than a node can hold. */
+const MAX_KEY_BYTES = 65535;
+
+interface Applied {
+  readonly at: LocationLimit;
+  readonly key: Uint8Array;
+  readonly bucket: Bucket;
+  readonly now: number;
+}
+
+export function limitReqHandler(limits: readonly LocationLimit[], options: LimitReqOptions): PhaseHandler {
+  const delayLevel = DELAY_LEVEL[options.logLevel];
+  const dryRun = options.dryRun ? ', dry run' : '';
+
+  /** Count the outcome in a zone; dry run has its own counters except for `passed`. */
+  const count = (zone: LimitReqZone, outcome: 'delayed' | 'rejected' | 'passed') => {
+    const name: LimitReqCounter = options.dryRun && outcome !== 'passed' ? `${outcome}_dry_run` : outcome;
+    zone.counters[name]++;
+  };
+
+  const reject = (r: HttpRequest): PhaseResult => {
+    r.ctx.set(STATUS_KEY, options.dryRun ? 'REJECTED_DRY_RUN' : 'REJECTED');
+    return options.dryRun ? DECLINED : options.status;
+  };
+
+  return (r) => {
+    if (r.ctx.has(STATUS_KEY)) return DECLINED;
+    const applied: Applied[] = [];
+    for (const at of limits) {
+      const text = at.zone.key.evaluate(r);
+      if (text === '') continue;
+      // Variables hold bytes as latin1 text ($binary_remote_addr): keys are those bytes.
+      const key = Buffer.from(text, 'latin1');
+      if (key.length > MAX_KEY_BYTES) {
+        r.logError('error', `the value of the "${at.zone.key.text}" key is more than 65535 bytes: "${text}"`);
+        continue;
+      }
+      const now = at.zone.now();
+      applied.push({ at, key, bucket: at.zone.assess(key, now), now });
+    }
+    if (applied.length === 0) return DECLINED;
+    const d = checkAll(applied.map((a) => ({ limit: a.at.limit, assessment: a.bucket })));
+    if (d.outcome === 'reject') {
+      const zone = applied[d.decidedBy].at.zone;
+      r.logError(
+        options.logLevel,
+        `limiting requests${dryRun}, excess: ${formatExcess(d.excess)} by zone "${zone.name}"`,
+      );
+      count(zone, 'rejected');
+      return reject(r);
+    }
+    // A full zone (after eviction) refuses the request as nginx does, without a "limiting" line.
+    for (const a of applied) if (!a.at.zone.store(a.key, a.bucket, a.now)) return reject(r);
+    for (const a of applied) count(a.at.zone, a.bucket.excess > a.at.limit.delay ? 'delayed' : 'passed');
+    if (d.outcome === 'pass') {
+      r.ctx.set(STATUS_KEY, 'PASSED');
+      return DECLINED;
+    }
+    const zone = applied[d.decidedBy].at.zone;
+    r.logError(
+      delayLevel,
+      `delaying request${dryRun}, excess: ${formatExcess(d.excess)}, by zone "${zone.name}"`,
+    );
+    if (options.dryRun) {
+      r.ctx.set(STATUS_KEY, 'DELAYED_DRY_RUN');
+      return DECLINED;
+    }
+    r.ctx.set(STATUS_KEY, 'DELAYED');
+    // Held without blocking anything else; a client gone meanwhile ends the request silently.
+    return new Promise((resolve) => setTimeout(() => resolve(r.aborted ? DONE : DECLINED), d.delayMs));
+  };
+}

@@ -1,0 +1,255 @@
+// The limit_req handler on a manual clock: its verdicts, log lines, `$limit_req_status`, counters,
+// dry run, several limits, empty keys, and the zone's state layout (synced and not).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Hlc, ManualClock } from '../../../src/core/clock.ts';
+import { makeLimit, parseRate } from '../../../src/http/modules/limit_req_algorithm.ts';
+import {
+  type LimitReqOptions,
+  type LocationLimit,
+  limitReqHandler,
+  STATUS_KEY,
+} from '../../../src/http/modules/limit_req_handler.ts';
+import { LimitReqZone, limitReqZoneType } from '../../../src/http/modules/limit_req_zone.ts';
+import { DECLINED, DONE, type HttpRequest, type PhaseResult } from '../../../src/http/types.ts';
+import type { ComplexValue } from '../../../src/variables/types.ts';
+import { Zone } from '../../../src/zones/zone.ts';
+import { fakeRequest } from '../../helpers/fake_request.ts';
+
+/** A key read from the request's `vars` (as `set $k ...` would leave it). */
+const varKey = (name: string): ComplexValue => ({
+  text: `$${name}`,
+  constant: null,
+  evaluate: (r) => r.vars.get(name) ?? '',
+});
+
+function makeZone(
+  name: string,
+  clock: ManualClock,
+  options: { rate?: string; sync?: boolean; size?: number } = {},
+) {
+  const alerts: string[] = [];
+  const zone = new Zone({
+    name,
+    type: limitReqZoneType,
+    size: options.size ?? 64 * 1024,
+    sync: options.sync ?? false,
+    hlc: new Hlc(7, clock),
+    clock,
+    log: (level, message) => alerts.push(`[${level}] ${message}`),
+  });
+  const rate = parseRate(options.rate ?? '1r/s') as number;
+  return { lrz: new LimitReqZone(zone, varKey(name), rate, clock), alerts };
+}
+
+interface Logged {
+  logs: string[];
+  request(vars: Record<string, string>): HttpRequest;
+}
+
+function requests(): Logged {
+  const logs: string[] = [];
+  return {
+    logs,
+    request(vars) {
+      const r = fakeRequest({ target: '/x' });
+      for (const [k, v] of Object.entries(vars)) r.vars.set(k, v);
+      return Object.assign(r, {
+        logError: (level: string, message: string) => logs.push(`[${level}] ${message}`),
+      });
+    },
+  };
+}
+
+const defaults: LimitReqOptions = { status: 503, logLevel: 'error', dryRun: false };
+const statusOf = (r: HttpRequest) => r.ctx.get(STATUS_KEY);
+
+test('burst and the default delay: the first is free, then excess/rate is held, then the status', async () => {
+  const clock = new ManualClock();
+  const { lrz } = makeZone('one', clock, { rate: '10r/s' });
+  const limits: LocationLimit[] = [{ zone: lrz, limit: makeLimit(lrz.rate, 2) }];
+  const handler = limitReqHandler(limits, defaults);
+  const { logs, request } = requests();
+  const r1 = request({ one: 'a' });
+  assert.equal(handler(r1), DECLINED);
+  assert.equal(statusOf(r1), 'PASSED');
+  const r2 = request({ one: 'a' });
+  const started = performance.now();
+  const held = handler(r2) as Promise<PhaseResult>;
+  assert.ok(held instanceof Promise);
+  assert.equal(statusOf(r2), 'DELAYED');
+  assert.deepEqual(logs, ['[warn] delaying request, excess: 1.000, by zone "one"']);
+  assert.equal(await held, DECLINED);
+  assert.ok(performance.now() - started >= 90, 'held 1.000 / 10r/s = 100 ms');
+  clock.advance(50);
+  const r3 = request({ one: 'a' });
+  // 1.000 less 50 ms at 10r/s, plus this request: 1.500, over the (default) delay of 0.
+  const held3 = handler(r3);
+  assert.ok(held3 instanceof Promise);
+  assert.equal(logs[1], '[warn] delaying request, excess: 1.500, by zone "one"');
+  const r4 = request({ one: 'a' });
+  assert.equal(handler(r4), 503);
+  assert.equal(statusOf(r4), 'REJECTED');
+  assert.equal(logs[2], '[error] limiting requests, excess: 2.500 by zone "one"');
+  assert.deepEqual(
+    { ...lrz.counters },
+    { passed: 1, delayed: 2, rejected: 1, delayed_dry_run: 0, rejected_dry_run: 0 },
+  );
+  await held3;
+});
+
+test('nodelay passes the burst at once; limit_req_status and log level apply', () => {
+  const clock = new ManualClock();
+  const { lrz } = makeZone('one', clock);
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 1, 'nodelay') }], {
+    status: 429,
+    logLevel: 'notice',
+    dryRun: false,
+  });
+  const { logs, request } = requests();
+  const verdicts = [1, 2, 3].map(() => {
+    const r = request({ one: '10.0.0.1' });
+    return [handler(r), statusOf(r)];
+  });
+  assert.deepEqual(verdicts, [
+    [DECLINED, 'PASSED'],
+    [DECLINED, 'PASSED'],
+    [429, 'REJECTED'],
+  ]);
+  assert.deepEqual(logs, ['[notice] limiting requests, excess: 2.000 by zone "one"']);
+  clock.advance(1000);
+  assert.equal(handler(request({ one: '10.0.0.1' })), DECLINED, 'a second later one more fits');
+});
+
+test('dry run: nothing is refused or held, but the zone counts and the status says what would be', () => {
+  const clock = new ManualClock();
+  const { lrz } = makeZone('one', clock);
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 1) }], {
+    ...defaults,
+    dryRun: true,
+  });
+  const { logs, request } = requests();
+  const statuses = [1, 2, 3].map(() => {
+    const r = request({ one: 'k' });
+    assert.equal(handler(r), DECLINED);
+    return statusOf(r);
+  });
+  assert.deepEqual(statuses, ['PASSED', 'DELAYED_DRY_RUN', 'REJECTED_DRY_RUN']);
+  assert.deepEqual(logs, [
+    '[warn] delaying request, dry run, excess: 1.000, by zone "one"',
+    '[error] limiting requests, dry run, excess: 2.000 by zone "one"',
+  ]);
+  assert.deepEqual(
+    { ...lrz.counters },
+    { passed: 1, delayed: 0, rejected: 0, delayed_dry_run: 1, rejected_dry_run: 1 },
+  );
+});
+
+test('several limits: the first over its burst rejects and nothing is charged anywhere', () => {
+  const clock = new ManualClock();
+  const { lrz: perKey } = makeZone('perkey', clock, { rate: '1r/s' });
+  const { lrz: total } = makeZone('total', clock, { rate: '100r/s' });
+  const handler = limitReqHandler(
+    [
+      { zone: perKey, limit: makeLimit(perKey.rate, 0, 'nodelay') },
+      { zone: total, limit: makeLimit(total.rate, 5, 'nodelay') },
+    ],
+    defaults,
+  );
+  const { logs, request } = requests();
+  assert.equal(handler(request({ perkey: 'a', total: 'all' })), DECLINED);
+  assert.equal(handler(request({ perkey: 'a', total: 'all' })), 503);
+  assert.match(logs[0], /excess: 1\.000 by zone "perkey"/);
+  // The rejected request charged nothing in "total": two accepted requests leave 1.000 there.
+  assert.equal(handler(request({ perkey: 'b', total: 'all' })), DECLINED);
+  assert.equal(total.assess(Buffer.from('all'), total.now()).excess, 2000);
+  assert.deepEqual([perKey.counters.passed, perKey.counters.rejected, total.counters.passed], [2, 1, 2]);
+});
+
+test('the longest delay wins and is logged with its zone; empty keys are not limited', async () => {
+  const clock = new ManualClock();
+  const { lrz: a } = makeZone('a', clock, { rate: '20r/s' });
+  const { lrz: b } = makeZone('b', clock, { rate: '5r/s' });
+  const handler = limitReqHandler(
+    [
+      { zone: a, limit: makeLimit(a.rate, 5) },
+      { zone: b, limit: makeLimit(b.rate, 5) },
+    ],
+    defaults,
+  );
+  const { logs, request } = requests();
+  assert.equal(handler(request({ a: 'x', b: 'y' })), DECLINED);
+  const held = handler(request({ a: 'x', b: 'y' }));
+  assert.ok(held instanceof Promise);
+  // a: 1.000 at 20r/s is 50 ms; b: 1.000 at 5r/s is 200 ms.
+  assert.equal(logs[0], '[warn] delaying request, excess: 1.000, by zone "b"');
+  const empty = request({});
+  assert.equal(handler(empty), DECLINED);
+  assert.equal(statusOf(empty), undefined, 'no key: not limited, $limit_req_status not found');
+  await held;
+});
+
+test('a request already limited is not limited again (internal redirects)', () => {
+  const clock = new ManualClock();
+  const { lrz } = makeZone('one', clock);
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate) }], defaults);
+  const { request } = requests();
+  const r = request({ one: 'k' });
+  assert.equal(handler(r), DECLINED);
+  assert.equal(handler(r), DECLINED);
+  assert.equal(lrz.counters.passed, 1);
+});
+
+test('a client that leaves while delayed ends the request without an answer', async () => {
+  const clock = new ManualClock();
+  const { lrz } = makeZone('one', clock, { rate: '20r/s' });
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 1) }], defaults);
+  const { request } = requests();
+  assert.equal(handler(request({ one: 'k' })), DECLINED);
+  const r = Object.assign(request({ one: 'k' }), { aborted: true });
+  assert.equal(await handler(r), DONE);
+});
+
+test('a full zone forces out the least recently used state and logs nothing', () => {
+  const clock = new ManualClock();
+  const { lrz, alerts } = makeZone('one', clock, { size: 32 * 1024 });
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 0, 'nodelay') }], defaults);
+  const { request } = requests();
+  // Keys of one length, so that every state takes the same slab chunk size as the one evicted.
+  const key = (i: number) => `key${String(i).padStart(4, '0')}`;
+  for (let i = 0; i < 2000; i++) assert.equal(handler(request({ one: key(i) })), DECLINED);
+  assert.ok(lrz.zone.store.size < 2000, 'states were evicted');
+  assert.deepEqual(alerts, []);
+  // The most recent keys are still limited; the first ones were forgotten.
+  assert.equal(handler(request({ one: key(1999) })), 503);
+  assert.equal(handler(request({ one: key(0) })), DECLINED);
+});
+
+test("a synced zone keeps per-node slots: a peer's requests count toward the limit here", () => {
+  const clock = new ManualClock();
+  const { lrz } = makeZone('one', clock, { sync: true });
+  const peerZone = new LimitReqZone(
+    new Zone({
+      name: 'one',
+      type: limitReqZoneType,
+      size: 64 * 1024,
+      sync: true,
+      hlc: new Hlc(9, clock),
+      clock,
+    }),
+    varKey('one'),
+    lrz.rate,
+    clock,
+  );
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 1, 'nodelay') }], defaults);
+  const peerHandler = limitReqHandler(
+    [{ zone: peerZone, limit: makeLimit(lrz.rate, 1, 'nodelay') }],
+    defaults,
+  );
+  const { request } = requests();
+  assert.equal(peerHandler(request({ one: 'k' })), DECLINED);
+  assert.equal(peerHandler(request({ one: 'k' })), DECLINED);
+  for (const record of peerZone.zone.snapshot()) assert.equal(lrz.zone.applyRemote(record), 'applied');
+  // Two requests on the peer already fill burst=1 cluster-wide.
+  assert.equal(handler(request({ one: 'k' })), 503);
+});
