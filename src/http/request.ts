@@ -12,7 +12,7 @@ import { DONE, type HttpRequest, type LocationConf, type PhaseResult } from './t
 const SERVER_ON = `${PROGRAM}/${VERSION}`;
 /** Constant for the process; reading performance.timeOrigin calls into the runtime each time. */
 const TIME_ORIGIN = performance.timeOrigin;
-/** prepareHead's work list: heads are built one at a time, synchronously. */
+/** prepareHead's work list: heads are built one at a time, synchronously (kept at its size). */
 const HEAD: string[] = [];
 
 /** Where the phase runner resumes after a handler redirected the request. */
@@ -196,27 +196,39 @@ export class Request implements HttpRequest {
     const h = this.headersOut;
     const n = h.length;
     const head = HEAD;
-    // Content-Type goes right after Server: its slot is kept and dropped at the end if unused.
-    head.push('Server', core.serverTokens ? SERVER_ON : PROGRAM, 'Content-Type', '');
+    // Content-Type goes right after Server: its slot is kept and skipped at the end if unused.
+    head[0] = 'Server';
+    head[1] = core.serverTokens ? SERVER_ON : PROGRAM;
+    head[2] = 'Content-Type';
+    head[3] = '';
+    let k = 4;
     let ct = contentType;
     for (let i = 0; i < n; i += 2) {
       const name = h[i];
       const lower = name.length === 12 || name.length === 8 ? name.toLowerCase() : '';
       if (lower === 'content-type') {
         ct ??= h[i + 1];
-      } else if (lower === 'location' && !this.rawHead && h[i + 1].startsWith('/') && core.absoluteRedirect) {
-        head.push(name, this.absoluteUrl(h[i + 1], core));
-      } else head.push(name, h[i + 1]);
+        continue;
+      }
+      head[k++] = name;
+      if (lower === 'location' && !this.rawHead && h[i + 1].startsWith('/') && core.absoluteRedirect) {
+        head[k++] = this.absoluteUrl(h[i + 1], core);
+      } else head[k++] = h[i + 1];
     }
+    let j = 0;
     if (this.status !== 204 && this.status !== 304 && (ct !== undefined || !this.rawHead)) {
       head[3] = ct ?? core.defaultType;
-    } else head.splice(2, 2);
-    if (core.keepaliveHeader !== null && this.parsed.keepAlive)
-      head.push('Keep-Alive', `timeout=${core.keepaliveHeader}`);
-    const m = head.length;
-    for (let i = 0; i < m; i++) h[i] = head[i];
-    h.length = m;
-    head.length = 0;
+      for (; j < k; j++) h[j] = head[j];
+    } else {
+      h[j++] = head[0];
+      h[j++] = head[1];
+      for (let i = 4; i < k; i++) h[j++] = head[i];
+    }
+    if (core.keepaliveHeader !== null && this.parsed.keepAlive) {
+      h[j++] = 'Keep-Alive';
+      h[j++] = `timeout=${core.keepaliveHeader}`;
+    }
+    h.length = j;
   }
 
   /** A relative Location as the header filter sends it (absolute_redirect, port_in_redirect). */

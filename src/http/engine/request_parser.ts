@@ -43,6 +43,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** The request under construction; becomes the ParsedRequest handed to the HTTP layer. */
 type Draft = Mutable<ParsedRequest>;
 
+/** Placeholder lists of a draft until its headers are taken (never written to). */
+const NO_HEADERS: string[] = [];
+
 export class HeadParser {
   private readonly layout: HeaderBufferLayout;
   private readonly largeSize: number;
@@ -57,6 +60,12 @@ export class HeadParser {
   private transferEncoding: string | null = null;
   private connectionType = 0;
   private expect = '';
+  /** The draft's header lists while they grow: copied out at their final size (less garbage). */
+  private readonly names: string[] = [];
+  private readonly rawNames: string[] = [];
+  private readonly values: string[] = [];
+  /** How many of them belong to this head (the lists keep their storage between requests). */
+  private count = 0;
 
   /** After HEAD_ERROR: the status to answer (400, 414, 494, 501, 505...) and why. */
   errorStatus = 0;
@@ -86,6 +95,7 @@ export class HeadParser {
     this.transferEncoding = null;
     this.connectionType = 0;
     this.expect = '';
+    this.count = 0;
     this.request = null;
     this.partial = null;
   }
@@ -107,7 +117,7 @@ export class HeadParser {
     }
     for (;;) {
       const start = base + this.pos;
-      const lf = buf.indexOf(LF, start);
+      const lf = findLF(buf, start, end);
       if (lf < 0 || lf >= end) {
         const r = parseHeaderLine(buf, start, Math.min(end, start + this.largeSize), this.header);
         if (r === HEADER_INVALID) return this.fail(400, 'client sent invalid header line');
@@ -141,7 +151,7 @@ export class HeadParser {
     if (start >= end) return HEAD_INCOMPLETE;
     const f = this.line;
     f.reset();
-    const lf = buf.indexOf(LF, start);
+    const lf = findLF(buf, start, end);
     if (lf < 0 || lf >= end) {
       const r = parseRequestLine(buf, start, Math.min(end, start + this.largeSize), f);
       if (r > 0) return this.lineError(r, buf, start, end);
@@ -211,9 +221,9 @@ export class HeadParser {
       hasQuery,
       version,
       requestLine,
-      names: [],
-      rawNames: [],
-      values: [],
+      names: NO_HEADERS,
+      rawNames: NO_HEADERS,
+      values: NO_HEADERS,
       host,
       keepAlive: false,
       contentLength: 0,
@@ -244,7 +254,7 @@ export class HeadParser {
   private fail(status: number, reason: string): number {
     this.errorStatus = status;
     this.errorReason = reason;
-    if (this.draft !== null) this.partial = this.draft;
+    if (this.draft !== null) this.partial = this.takeHeaders();
     return HEAD_ERROR;
   }
 
@@ -265,9 +275,10 @@ export class HeadParser {
       }
     }
     const value = buf.toString('latin1', h.valueStart, h.valueEnd);
-    d.rawNames.push(rawName);
-    d.names.push(name);
-    d.values.push(value);
+    const i = this.count++;
+    this.rawNames[i] = rawName;
+    this.names[i] = name;
+    this.values[i] = value;
     const bit = UNIQUE_HEADERS.get(name);
     if (bit !== undefined) {
       if ((this.seen & bit) !== 0) {
@@ -335,8 +346,25 @@ export class HeadParser {
     return this.complete();
   }
 
+  /** The draft with the headers read so far. */
+  private takeHeaders(): Draft {
+    const d = this.draft!;
+    const n = this.count;
+    if (n > 0) {
+      d.names = this.names.slice(0, n);
+      d.rawNames = this.rawNames.slice(0, n);
+      d.values = this.values.slice(0, n);
+      this.count = 0;
+    } else if (d.names === NO_HEADERS) {
+      d.names = [];
+      d.rawNames = [];
+      d.values = [];
+    }
+    return d;
+  }
+
   private complete(): number {
-    this.request = this.draft;
+    this.request = this.takeHeaders();
     return this.pos;
   }
 }
@@ -384,4 +412,16 @@ function sameBytes(s: string, buf: Buffer, start: number, end: number): boolean 
   if (s.length !== end - start) return false;
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
   return true;
+}
+
+/**
+ * The first LF in buf[start, end), or -1. Header lines are short: a loop finds their end sooner
+ * than Buffer#indexOf's native call; long stretches go to indexOf.
+ */
+function findLF(buf: Buffer, start: number, end: number): number {
+  const stop = Math.min(end, start + 256);
+  for (let i = start; i < stop; i++) if (buf[i] === LF) return i;
+  if (stop === end) return -1;
+  const lf = buf.indexOf(LF, stop);
+  return lf < end ? lf : -1;
 }

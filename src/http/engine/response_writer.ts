@@ -97,7 +97,7 @@ export class Writer implements ResponseWriter {
     let bytes: Buffer | null = null;
     let length: number;
     if (typeof body === 'string') {
-      length = Buffer.byteLength(body);
+      length = isAscii(body) ? body.length : Buffer.byteLength(body);
       if (length !== body.length) {
         bytes = Buffer.from(body);
       }
@@ -114,8 +114,8 @@ export class Writer implements ResponseWriter {
       this.bodyBytesSent = length;
     } else if (length <= COPY_LIMIT) {
       const out = Buffer.allocUnsafe(head.length + length);
-      out.write(head, 0, 'latin1');
-      bytes.copy(out, head.length);
+      out.write(head, 0, head.length, 'latin1');
+      out.set(bytes, head.length);
       this.put(out);
       this.bodyBytesSent = length;
     } else {
@@ -196,7 +196,7 @@ export class Writer implements ResponseWriter {
   private put(data: Buffer | string, encoding?: BufferEncoding): boolean {
     if (!this.host.writable()) return true;
     this.bytesSent += data.length;
-    return this.host.socket.write(typeof data === 'string' ? Buffer.from(data, encoding) : data);
+    return this.host.socket.write(typeof data === 'string' ? encode(data, encoding) : data);
   }
 
   private buildHead(status: number, headers: string[], bodyLength: number, statusText?: string): string {
@@ -224,18 +224,20 @@ export class Writer implements ResponseWriter {
       if (this.framing === FRAME_CHUNKED) this.framing = FRAME_LENGTH;
       return expect;
     }
-    let h = expect + (statusText === undefined ? statusLine(status) : `HTTP/1.1 ${statusText}\r\n`);
+    const line = statusText === undefined ? statusLine(status) : `HTTP/1.1 ${statusText}\r\n`;
     const n = headers.length;
     let i = 0;
+    let server: string | null = null;
     if (n > 0 && headers[0] === 'Server') {
-      h += `Server: ${headers[1]}\r\n`;
+      server = headers[1];
       i = 2;
     }
-    h += dateHeaderLine();
+    let type: string | null = null;
     if (i < n && headers[i] === 'Content-Type') {
-      if (!noContent) h += `Content-Type: ${headers[i + 1]}\r\n`;
+      if (!noContent) type = headers[i + 1];
       i += 2;
     }
+    let h = expect + headPrefix(line, server, type);
     if (length >= 0) h += `Content-Length: ${length}\r\n`;
     while (i < n && (headers[i] === 'Last-Modified' || headers[i] === 'Location')) {
       if (!(noContent && headers[i] === 'Last-Modified')) h += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -247,4 +249,48 @@ export class Writer implements ResponseWriter {
     for (; i < n; i += 2) h += `${headers[i]}: ${headers[i + 1]}\r\n`;
     return h + '\r\n';
   }
+}
+
+/**
+ * A string as bytes. Latin1 (heads) is sized by its length: Buffer.from would size it for the
+ * worst case first and build its Buffer object twice.
+ */
+function encode(data: string, encoding: BufferEncoding | undefined): Buffer {
+  if (encoding !== 'latin1') return Buffer.from(data, encoding);
+  const out = Buffer.allocUnsafe(data.length);
+  out.write(data, 0, data.length, 'latin1');
+  return out;
+}
+
+/** Whether a short string is all ASCII (its UTF-8 length is its length); long ones are measured. */
+function isAscii(s: string): boolean {
+  const n = s.length;
+  if (n > 256) return Buffer.byteLength(s) === n;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+// The start of the last head: status line, Server, Date and Content-Type, which responses of one
+// location share until the second changes. Reused, it is one flat string, not a dozen joined ones.
+let prefixLine = '';
+let prefixServer: string | null = null;
+let prefixDate = '';
+let prefixType: string | null = null;
+let prefix = '';
+
+function headPrefix(line: string, server: string | null, type: string | null): string {
+  const date = dateHeaderLine();
+  if (line === prefixLine && server === prefixServer && date === prefixDate && type === prefixType) {
+    return prefix;
+  }
+  let h = line;
+  if (server !== null) h += `Server: ${server}\r\n`;
+  h += date;
+  if (type !== null) h += `Content-Type: ${type}\r\n`;
+  prefixLine = line;
+  prefixServer = server;
+  prefixDate = date;
+  prefixType = type;
+  prefix = h;
+  return h;
 }

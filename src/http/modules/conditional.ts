@@ -34,8 +34,18 @@ export function parseHttpTime(value: string): number {
 
 /** `Thu, 01 Jan 1970 00:00:00 GMT`: the same text as nginx's ngx_http_time. */
 export function httpTime(seconds: number): string {
-  return new Date(seconds * 1000).toUTCString();
+  // Last-Modified of the same files again and again: remember the last few.
+  const slot = seconds & (TIME_SLOTS - 1);
+  if (timeKeys[slot] === seconds) return timeTexts[slot];
+  const text = new Date(seconds * 1000).toUTCString();
+  timeKeys[slot] = seconds;
+  timeTexts[slot] = text;
+  return text;
 }
+
+const TIME_SLOTS = 64;
+const timeKeys: number[] = new Array(TIME_SLOTS).fill(Number.NaN);
+const timeTexts: string[] = new Array(TIME_SLOTS).fill('');
 
 /** nginx's strong ETag for a file: `"<mtime hex>-<size hex>"`. */
 export function fileEtag(mtime: number, size: number): string {

@@ -1,7 +1,7 @@
 // ngx_http_index_module: for a URI ending in `/`, the first `index` name that exists becomes an
 // internal redirect to URI + name; none found declines to the next content handler (static then
 // refuses the directory). An absolute name is redirected to without a check.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { inherited, inheritedValue } from '../../config/tree.ts';
 import type { ConfEntry, Context } from '../../config/types.ts';
 import { invalid } from '../../config/types.ts';
@@ -48,55 +48,66 @@ export const indexModule: Module = {
   },
 };
 
-async function tryIndexes(r: HttpRequest, conf: IndexConf): Promise<PhaseResult> {
+// stat() with blocking calls, as nginx does: no thread-pool round trip per name tested. (Not
+// throwIfNoEntry: it folds ENOTDIR into ENOENT, and nginx tells them apart here.)
+function tryIndexes(r: HttpRequest, conf: IndexConf): PhaseResult {
   const dir = mapUriToPath(conf.root, r);
   let dirTested = false;
   for (const cv of conf.names) {
     const name = cv.evaluate(r);
     if (name.startsWith('/')) return r.internalRedirect(name, r.args);
     const path = dir + name;
+    let err: unknown = null;
     try {
       // nginx only tests the name exists (a directory called index.html counts too).
-      await stat(path);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EMLINK' || code === 'ELOOP') return 403;
-      if (code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'EACCES')
-        return indexError(r, conf, path, err);
-      if (!dirTested) {
-        const status = await testDirectory(r, conf, dir, path);
-        if (status !== 0) return status;
-        dirTested = true;
-      }
-      if (code === 'ENOENT') continue;
-      r.logError('crit', `stat() "${path}" failed${errnoSuffix(err)}`);
-      return 500;
+      statSync(path);
+    } catch (e) {
+      err = e;
     }
-    return r.internalRedirect(r.uri + name, r.args);
+    if (err === null) return r.internalRedirect(r.uri + name, r.args);
+    const code = errnoCode(err);
+    if (code === 'EMLINK' || code === 'ELOOP') return 403;
+    if (code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'EACCES')
+      return indexError(r, conf, path, err);
+    if (!dirTested) {
+      const status = testDirectory(r, conf, dir, path);
+      if (status !== 0) return status;
+      dirTested = true;
+    }
+    if (code === 'ENOENT') continue;
+    r.logError('crit', `stat() "${path}" failed${errnoSuffix(err)}`);
+    return 500;
   }
   return DECLINED;
 }
 
 /** ngx_http_index_test_dir: a missing directory is a 404, reported under the index's path. */
-async function testDirectory(
+function testDirectory(r: HttpRequest, conf: IndexConf, dir: string, indexPath: string): number {
+  const dirPath = dir.endsWith('/') ? dir.slice(0, -1) : dir;
+  let isDir: boolean;
+  try {
+    isDir = statSync(dirPath).isDirectory();
+  } catch (err) {
+    return dirStatFailed(r, conf, dirPath, indexPath, err);
+  }
+  if (isDir) return 0;
+  r.logError('alert', `"${dirPath}" is not a directory`);
+  return 500;
+}
+
+function dirStatFailed(
   r: HttpRequest,
   conf: IndexConf,
-  dir: string,
+  dirPath: string,
   indexPath: string,
-): Promise<number> {
-  const dirPath = dir.endsWith('/') ? dir.slice(0, -1) : dir;
-  try {
-    if ((await stat(dirPath)).isDirectory()) return 0;
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'EMLINK' || code === 'ELOOP') return 403;
-    if (code === 'ENOENT') return indexError(r, conf, indexPath, err);
-    // Searching the directory was allowed, since the index test failed otherwise.
-    if (code === 'EACCES') return 0;
-    r.logError('crit', `stat() "${dirPath}" failed${errnoSuffix(err)}`);
-    return 500;
-  }
-  r.logError('alert', `"${dirPath}" is not a directory`);
+  err: unknown,
+): number {
+  const code = errnoCode(err);
+  if (code === 'EMLINK' || code === 'ELOOP') return 403;
+  if (code === 'ENOENT') return indexError(r, conf, indexPath, err);
+  // Searching the directory was allowed, since the index test failed otherwise.
+  if (code === 'EACCES') return 0;
+  r.logError('crit', `stat() "${dirPath}" failed${errnoSuffix(err)}`);
   return 500;
 }
 

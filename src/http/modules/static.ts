@@ -2,8 +2,7 @@
 // if_modified_since, log_not_found, max_ranges) and the filters nginx runs on its responses:
 // not-modified (304/412) and byte ranges (206/416). It is the last content handler: a URI ending
 // in `/` that index did not serve is a forbidden directory listing.
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { inheritedValue } from '../../config/tree.ts';
 import type { Context, DirectiveSpec } from '../../config/types.ts';
 import { flagDirective, ignoredDirective, parseEnum, parseNumber } from '../../config/values.ts';
@@ -29,8 +28,14 @@ const SMALL_FILE = 64 * 1024;
 const CHUNK = 64 * 1024;
 const NO_MAX_RANGES = 2 ** 31 - 1;
 
-/** r.ctx key: headers the range filter adds after every other header filter, as in nginx's chain. */
-const RANGE_HEADERS = 'static_range_headers';
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/**
+ * Headers the range filter adds after every other header filter, as in nginx's chain, by request
+ * (not r.ctx: the filter runs on every response and would create each request's ctx map).
+ */
+const rangeHeaders = new WeakMap<HttpRequest, readonly string[]>();
+const ACCEPT_RANGES: readonly string[] = ['Accept-Ranges', 'bytes'];
 
 interface StaticConf {
   readonly root: DocumentRoot;
@@ -92,8 +97,8 @@ export const staticModule: Module = {
     // Accept-Ranges / Content-Range go last, after add_header's, as nginx's range filter does.
     headerFilter() {
       return (r) => {
-        const tail = r.ctx.get(RANGE_HEADERS) as string[] | undefined;
-        if (tail !== undefined) r.headersOut.push(...tail);
+        const tail = rangeHeaders.get(r);
+        if (tail !== undefined) r.headersOut.push(tail[0], tail[1]);
       };
     },
   },
@@ -110,29 +115,50 @@ function serveStatic(r: HttpRequest, conf: StaticConf): PhaseResult | Promise<Ph
   return openAndServe(r, conf, path);
 }
 
-async function openAndServe(r: HttpRequest, conf: StaticConf, path: string): Promise<PhaseResult> {
-  let fh: FileHandle;
+/**
+ * open/fstat/read/close with blocking calls, as nginx does: a page-cached file costs a few
+ * syscalls, not thread-pool round trips. Only a file too big for one write returns a promise
+ * (it is streamed with backpressure); the descriptor is closed when it settles.
+ */
+function openAndServe(r: HttpRequest, conf: StaticConf, path: string): PhaseResult | Promise<PhaseResult> {
+  let fd: number;
   try {
     // O_NONBLOCK as nginx: opening a FIFO must not hang the request.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
     return openFailed(r, conf, path, err);
   }
+  let res: PhaseResult | Promise<PhaseResult>;
   try {
-    const st = await fh.stat();
-    if (st.isDirectory()) {
-      r.headersOut.push('Location', `${r.uri}/${r.args === '' ? '' : `?${r.args}`}`);
-      return 301;
-    }
-    if (!st.isFile()) {
-      r.logError('crit', `"${path}" is not a regular file`);
-      return 404;
-    }
-    if (r.method === 'POST') return 405;
-    return await respond(r, conf, fh, path, Math.floor(st.mtimeMs / 1000), st.size);
-  } finally {
-    await fh.close();
+    res = serveFile(r, conf, fd, path);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
+  if (typeof res === 'number') {
+    closeSync(fd);
+    return res;
+  }
+  return res.finally(() => closeSync(fd));
+}
+
+function serveFile(
+  r: HttpRequest,
+  conf: StaticConf,
+  fd: number,
+  path: string,
+): PhaseResult | Promise<PhaseResult> {
+  const st = fstatSync(fd);
+  if (st.isDirectory()) {
+    r.headersOut.push('Location', `${r.uri}/${r.args === '' ? '' : `?${r.args}`}`);
+    return 301;
+  }
+  if (!st.isFile()) {
+    r.logError('crit', `"${path}" is not a regular file`);
+    return 404;
+  }
+  if (r.method === 'POST') return 405;
+  return respond(r, conf, fd, path, Math.floor(st.mtimeMs / 1000), st.size);
 }
 
 function openFailed(r: HttpRequest, conf: StaticConf, path: string, err: unknown): number {
@@ -164,14 +190,14 @@ function requestedRanges(
   return res === 'declined' ? 'whole' : res;
 }
 
-async function respond(
+function respond(
   r: HttpRequest,
   conf: StaticConf,
-  fh: FileHandle,
+  fd: number,
   path: string,
   mtime: number,
   size: number,
-): Promise<PhaseResult> {
+): PhaseResult | Promise<PhaseResult> {
   const etag = conf.etag ? fileEtag(mtime, size) : null;
   const pre = preconditionStatus(
     {
@@ -200,51 +226,62 @@ async function respond(
   if (pre === 304) return r.send(304, '');
   const type = contentTypeFor(r.uri, conf.types, conf.defaultType);
   if (ranges === null || ranges === 'whole') {
-    if (ranges === 'whole') r.ctx.set(RANGE_HEADERS, ['Accept-Ranges', 'bytes']);
+    if (ranges === 'whole') rangeHeaders.set(r, ACCEPT_RANGES);
     h.push('Content-Type', type);
-    return sendParts(r, fh, path, 200, [{ start: 0, end: size }], null, size);
+    return sendParts(r, fd, path, 200, [{ start: 0, end: size }], null, size);
   }
   if (ranges.length === 1) {
-    r.ctx.set(RANGE_HEADERS, ['Content-Range', contentRange(ranges[0], size)]);
+    rangeHeaders.set(r, ['Content-Range', contentRange(ranges[0], size)]);
     h.push('Content-Type', type);
-    return sendParts(r, fh, path, 206, ranges, null, ranges[0].end - ranges[0].start);
+    return sendParts(r, fd, path, 206, ranges, null, ranges[0].end - ranges[0].start);
   }
   const mp = multipart(ranges, size, type, nextBoundary());
   h.push('Content-Type', mp.contentType);
-  return sendParts(r, fh, path, 206, ranges, mp, mp.length);
+  return sendParts(r, fd, path, 206, ranges, mp, mp.length);
 }
 
 /** The body: the ranges of the file, framed as multipart/byteranges when `mp` is given. */
-async function sendParts(
+function sendParts(
   r: HttpRequest,
-  fh: FileHandle,
+  fd: number,
+  path: string,
+  status: number,
+  ranges: readonly ByteRange[],
+  mp: ReturnType<typeof multipart> | null,
+  length: number,
+): PhaseResult | Promise<PhaseResult> {
+  if (r.method === 'HEAD') {
+    r.sendHead(status, length);
+    r.end();
+    return DONE;
+  }
+  if (length > SMALL_FILE) return streamParts(r, fd, path, status, ranges, mp, length);
+  const body = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    if (mp) at += mp.heads[i].copy(body, at);
+    at += readExactly(fd, path, body, at, ranges[i]);
+  }
+  if (mp) mp.tail.copy(body, at);
+  return r.send(status, body);
+}
+
+/** A body too big for one write: chunk by chunk, waiting for the socket to drain. */
+async function streamParts(
+  r: HttpRequest,
+  fd: number,
   path: string,
   status: number,
   ranges: readonly ByteRange[],
   mp: ReturnType<typeof multipart> | null,
   length: number,
 ): Promise<PhaseResult> {
-  if (r.method === 'HEAD') {
-    r.sendHead(status, length);
-    r.end();
-    return DONE;
-  }
-  if (length <= SMALL_FILE) {
-    const body = Buffer.allocUnsafe(length);
-    let at = 0;
-    for (let i = 0; i < ranges.length; i++) {
-      if (mp) at += mp.heads[i].copy(body, at);
-      at += await readExactly(fh, path, body, at, ranges[i]);
-    }
-    if (mp) mp.tail.copy(body, at);
-    return r.send(status, body);
-  }
   r.sendHead(status, length);
   for (let i = 0; i < ranges.length; i++) {
     if (mp && !r.write(mp.heads[i])) await r.drain();
     for (let pos = ranges[i].start; pos < ranges[i].end; ) {
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK, ranges[i].end - pos));
-      pos += await readExactly(fh, path, chunk, 0, { start: pos, end: pos + chunk.length });
+      pos += readExactly(fd, path, chunk, 0, { start: pos, end: pos + chunk.length });
       if (!r.write(chunk)) await r.drain();
       if (r.aborted) return DONE; // the client is gone: stop reading the file
     }
@@ -254,19 +291,13 @@ async function sendParts(
 }
 
 /** Read `range` of the file into `into` at `at`; a file that shrank meanwhile is nginx's alert. */
-async function readExactly(
-  fh: FileHandle,
-  path: string,
-  into: Buffer,
-  at: number,
-  range: ByteRange,
-): Promise<number> {
+function readExactly(fd: number, path: string, into: Buffer, at: number, range: ByteRange): number {
   const want = range.end - range.start;
   let got = 0;
   while (got < want) {
-    const { bytesRead } = await fh.read(into, at + got, want - got, range.start + got);
-    if (bytesRead === 0) throw new Error(`pread() read only ${got} of ${want} from "${path}"`);
-    got += bytesRead;
+    const n = readSync(fd, into, at + got, want - got, range.start + got);
+    if (n === 0) throw new Error(`pread() read only ${got} of ${want} from "${path}"`);
+    got += n;
   }
   return got;
 }

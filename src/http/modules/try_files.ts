@@ -2,7 +2,7 @@
 // root (a directory when written with a trailing `/`) becomes r.uri and the request goes on to this
 // location's content handlers; otherwise the last parameter decides: `=code`, `@named`, or an
 // internal redirect (arguments only from its own `?`). Not inherited: each level has its own.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { find } from '../../config/tree.ts';
 import type { ConfEntry } from '../../config/types.ts';
 import { invalid } from '../../config/types.ts';
@@ -83,7 +83,11 @@ function nameOf(r: HttpRequest, cv: ComplexValue, alias: number): string {
   return name;
 }
 
-async function tryFiles(r: HttpRequest, conf: TryFilesConf): Promise<PhaseResult> {
+const NO_THROW = { throwIfNoEntry: false } as const;
+
+// stat() with blocking calls, as nginx does: no thread-pool round trip per name tested. A missing
+// name (ENOENT or ENOTDIR, which throwIfNoEntry folds together) is skipped without a log line.
+function tryFiles(r: HttpRequest, conf: TryFilesConf): PhaseResult {
   const alias = conf.root.alias;
   const base = conf.root.base(r);
   for (const { cv, testDir } of conf.names) {
@@ -91,7 +95,9 @@ async function tryFiles(r: HttpRequest, conf: TryFilesConf): Promise<PhaseResult
     const path = base + name;
     let isDir: boolean;
     try {
-      isDir = (await stat(path)).isDirectory();
+      const st = statSync(path, NO_THROW);
+      if (st === undefined) continue;
+      isDir = st.isDirectory();
     } catch (err) {
       if (!isNotFound(errnoCode(err))) r.logError('crit', `stat() "${path}" failed${errnoSuffix(err)}`);
       continue;
