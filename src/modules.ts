@@ -8,6 +8,7 @@ import { httpCoreModule } from './http/modules/core.ts';
 import { headersModule } from './http/modules/headers.ts';
 import { indexModule } from './http/modules/index.ts';
 import { internalModule } from './http/modules/internal.ts';
+import { keyvalModule } from './http/modules/keyval.ts';
 import { limitReqModule } from './http/modules/limit_req.ts';
 import { logModule } from './http/modules/log.ts';
 import { mapModule } from './http/modules/map.ts';
@@ -28,6 +29,8 @@ export const modules: readonly Module[] = [
   internalModule,
   // map before rewrite: map's init defines its variables before rewrite's init declares `set` ones.
   mapModule,
+  // keyval before rewrite too: its variables may be written by `set`.
+  keyvalModule,
   rewriteModule,
   tryFilesModule,
   // headers before static: static's filter adds Accept-Ranges/Content-Range after add_header's, as nginx.
