@@ -19,6 +19,9 @@ import { staticModule } from './http/modules/static.ts';
 import { stickyModule } from './http/modules/sticky.ts';
 import { tryFilesModule } from './http/modules/try_files.ts';
 import { upstreamModule } from './http/upstream/upstream.ts';
+import { streamCoreModule } from './stream/core_module.ts';
+import { streamReturnModule } from './stream/return_module.ts';
+import { streamSslModule } from './stream/ssl_module.ts';
 // -- modules: add imports above this line --
 
 export const modules: readonly Module[] = [
@@ -44,5 +47,9 @@ export const modules: readonly Module[] = [
   apiModule,
   stickyModule,
   limitReqModule,
+  streamCoreModule,
+  streamSslModule,
+  // The stream content handlers: the one a server's directives choose serves its connections.
+  streamReturnModule,
   // -- modules: add entries above this line --
 ];

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/types.ts';
 import { buildHttp, type HttpRuntime } from '../http/build.ts';
 import type { BuildContext } from '../http/types.ts';
 import { modules } from '../modules.ts';
+import { buildStream, initStream, type StreamRuntime } from '../stream/build.ts';
 import { httpCoreVariables } from '../variables/http_core.ts';
 import { VariableRegistry } from '../variables/registry.ts';
 import type { ZoneRegistry } from '../zones/registry.ts';
@@ -34,6 +35,7 @@ export interface Cycle {
   readonly log: ErrorLog;
   readonly pidPath: string;
   readonly http: HttpRuntime | null;
+  readonly stream: StreamRuntime | null;
   /** Shared zones, carried over from the previous cycle where the reload rules allow. */
   readonly zones: ZoneRegistry;
 }
@@ -91,9 +93,15 @@ export function loadCycle(options: CycleOptions, previous?: Cycle): Cycle {
       zones,
       prefix: options.prefix,
       resolvePath: (p) => resolveAgainst(options.prefix, p),
+      listenAddress: options.listenAddress,
     };
+    // Stream modules declare their zones before the http block builds them; stream servers are
+    // built last, when every zone (and whether it is synced) is known.
+    const streamBlock = find(main, 'stream')?.block;
+    if (streamBlock) initStream(streamBlock, modules, cx);
     const httpEntry = find(main, 'http');
     const http = httpEntry?.block ? buildHttp(httpEntry.block, modules, cx, options.listenAddress) : null;
+    const stream = streamBlock ? buildStream(streamBlock, modules, cx, options.listenAddress) : null;
     return {
       options,
       main,
@@ -101,6 +109,7 @@ export function loadCycle(options: CycleOptions, previous?: Cycle): Cycle {
       log,
       pidPath: pidPathOf(main, options.prefix),
       http,
+      stream,
       zones: zones.resolve(),
     };
   } catch (err) {

@@ -5,34 +5,55 @@ import path from 'node:path';
 import { ConfigError } from '../config/types.ts';
 import { HttpListeners } from '../http/server.ts';
 import { modules } from '../modules.ts';
+import { StreamListeners } from '../stream/listeners.ts';
 import { retire } from '../zones/registry.ts';
 import { type Cycle, type CycleOptions, loadCycle } from './cycle.ts';
 
 export class Gateway {
   private cycle: Cycle;
   private readonly listeners: HttpListeners;
+  private readonly streamListeners: StreamListeners;
   private stopping = false;
+  private live = false;
+  private reloadQueued = false;
 
   private constructor(cycle: Cycle) {
     this.cycle = cycle;
     this.listeners = new HttpListeners(cycle.log);
+    this.streamListeners = new StreamListeners(cycle.log);
+  }
+
+  /** Bind what `cycle` needs beyond what is bound (HTTP, then stream); throws nginx's bind() error. */
+  private async bind(cycle: Cycle): Promise<void> {
+    if (cycle.http) await this.listeners.bind(cycle.http);
+    if (cycle.stream) await this.streamListeners.bind(cycle.stream);
+  }
+
+  /** New connections go to `cycle`; listeners it no longer needs close. */
+  private activate(cycle: Cycle): void {
+    if (cycle.http) this.listeners.activate(cycle.http, cycle.log);
+    this.streamListeners.activate(cycle.stream, cycle.log);
   }
 
   /** Load, bind and go live; throws ConfigError or a bind() Error for the CLI to print. */
   static async start(options: CycleOptions): Promise<Gateway> {
     const cycle = loadCycle(options);
     const gw = new Gateway(cycle);
+    // Signals are ours before any port accepts: a SIGHUP that arrives while binding must not kill
+    // the process (the default action); it is queued and runs once the cycle is live.
+    gw.installSignals();
     try {
-      if (cycle.http) await gw.listeners.bind(cycle.http);
+      await gw.bind(cycle);
     } catch (err) {
       cycle.log.close();
       throw err;
     }
-    if (cycle.http) gw.listeners.activate(cycle.http, cycle.log);
+    gw.activate(cycle);
     for (const m of modules) m.lifecycle?.live?.(cycle.main);
     gw.writePid();
-    gw.installSignals();
+    gw.live = true;
     cycle.log.log('notice', `zonesync started, pid ${process.pid}`);
+    if (gw.reloadQueued) void gw.reload();
     return gw;
   }
 
@@ -54,6 +75,10 @@ export class Gateway {
 
   /** SIGHUP: build the new cycle beside the old; on any failure keep serving the old one. */
   async reload(): Promise<boolean> {
+    if (!this.live) {
+      this.reloadQueued = true;
+      return false;
+    }
     const old = this.cycle;
     old.log.log('notice', 'signal 1 (SIGHUP) received from a user, reconfiguring');
     let next: Cycle;
@@ -64,14 +89,14 @@ export class Gateway {
       return false;
     }
     try {
-      if (next.http) await this.listeners.bind(next.http);
+      await this.bind(next);
     } catch (err) {
       releaseCycle(next);
       next.log.close();
       old.log.log('emerg', (err as Error).message);
       return false;
     }
-    if (next.http) this.listeners.activate(next.http, next.log);
+    this.activate(next);
     this.cycle = next;
     for (const m of modules) m.lifecycle?.live?.(next.main);
     if (next.pidPath !== old.pidPath) this.writePid();
@@ -96,7 +121,7 @@ export class Gateway {
     if (this.stopping) return;
     this.stopping = true;
     this.cycle.log.log('notice', graceful ? 'gracefully shutting down' : 'exiting');
-    await this.listeners.close(graceful);
+    await Promise.all([this.listeners.close(graceful), this.streamListeners.close(graceful)]);
     try {
       unlinkSync(this.cycle.pidPath);
     } catch {

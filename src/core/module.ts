@@ -2,6 +2,7 @@
 // The core never imports a module by name: it walks the registered list (src/modules.ts).
 import type { ConfBlock, DirectiveSpec } from '../config/types.ts';
 import type { HttpModuleHooks } from '../http/types.ts';
+import type { StreamModuleHooks } from '../stream/types.ts';
 import type { VariableDef } from '../variables/types.ts';
 
 export interface Module {
@@ -12,6 +13,8 @@ export interface Module {
   readonly variables?: readonly VariableDef[];
   /** Hooks into the HTTP request cycle. */
   readonly http?: HttpModuleHooks;
+  /** Hooks into the stream servers: a server's content handler (zone_sync, return). */
+  readonly stream?: StreamModuleHooks;
   /** Process events the module holds resources for (open files, timers). */
   readonly lifecycle?: Lifecycle;
 }

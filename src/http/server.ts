@@ -1,8 +1,9 @@
 // Listening sockets and their hand-over across reloads. A socket is bound once per address and
 // survives reloads that keep it; each connection picks the current cycle's listen group when it
 // arrives, so a reload never refuses a connection and in-flight requests finish on their config.
-import net from 'node:net';
+import type net from 'node:net';
 import type { ErrorLog } from '../core/error_log.ts';
+import { bindKey, forLocalAddress, ListeningSockets, nextConnectionId } from '../core/listening.ts';
 import type { HttpRuntime, ListenGroup } from './build.ts';
 import { serveConnection } from './engine/connection.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest, RequestHandler } from './engine/types.ts';
@@ -10,13 +11,6 @@ import { finalize, runRequest } from './phases.ts';
 import { Request } from './request.ts';
 import { acceptTls, type TlsConnectionInfo, type TlsSession } from './tls/accept.ts';
 import { refuseRequest } from './tls/verify.ts';
-
-let connectionSerial = 0;
-
-/** The address a group binds: a wildcard group on a port takes every address on it (nginx's rule). */
-function bindKey(host: string | null, port: number): string {
-  return host === null ? `*:${port}` : host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 const EMPTY_REQUEST: ParsedRequest = {
   method: 'GET',
@@ -43,43 +37,22 @@ const NO_BODY: BodyReader = {
 };
 
 export class HttpListeners {
-  private readonly servers = new Map<string, net.Server>();
+  private readonly sockets = new ListeningSockets(
+    (socket) => this.accept(socket),
+    () => this.log,
+  );
   private groups = new Map<string, ListenGroup>();
   /** groupForConn's answers for the current groups, by connection (cleared when they change). */
   private connGroups = new WeakMap<ConnectionInfo, ListenGroup>();
   private log: ErrorLog;
-  private readonly connections = new Set<net.Socket>();
 
   constructor(log: ErrorLog) {
     this.log = log;
   }
 
-  /** The sockets a runtime needs: specific addresses, or the port's wildcard when it has one. */
-  private static bindings(runtime: HttpRuntime): Map<string, ListenGroup> {
-    const wildcardPorts = new Set(runtime.groups.filter((g) => g.host === null).map((g) => g.port));
-    const keys = new Map<string, ListenGroup>();
-    for (const g of runtime.groups) {
-      if (g.host !== null && wildcardPorts.has(g.port)) continue;
-      keys.set(bindKey(g.host, g.port), g);
-    }
-    return keys;
-  }
-
   /** Bind everything `runtime` needs that is not bound yet; throws nginx's bind() error. */
-  async bind(runtime: HttpRuntime): Promise<void> {
-    for (const [key, g] of HttpListeners.bindings(runtime)) {
-      if (this.servers.has(key)) continue;
-      const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) => {
-          const host = g.host === null ? '0.0.0.0' : g.host;
-          reject(new Error(`bind() to ${host}:${g.port} failed (${errnoText(err)})`));
-        });
-        server.listen({ host: g.host ?? '0.0.0.0', port: g.port, backlog: 511 }, resolve);
-      });
-      server.on('error', (err) => this.log.log('alert', `listener ${key} failed: ${err.message}`));
-      this.servers.set(key, server);
-    }
+  bind(runtime: HttpRuntime): Promise<void> {
+    return this.sockets.bind(runtime.groups);
   }
 
   /** Switch to `runtime`: new connections use it; listeners it no longer needs are closed. */
@@ -89,43 +62,21 @@ export class HttpListeners {
     for (const g of runtime.groups) groups.set(bindKey(g.host, g.port), g);
     this.groups = groups;
     this.connGroups = new WeakMap();
-    const needed = HttpListeners.bindings(runtime);
-    for (const [key, server] of this.servers) {
-      if (!needed.has(key)) {
-        server.close();
-        this.servers.delete(key);
-      }
-    }
+    this.sockets.retain(runtime.groups);
   }
 
   /** Stop accepting; with `graceful`, let open connections finish their current request. */
   close(graceful: boolean): Promise<void> {
-    for (const s of this.servers.values()) s.close();
-    this.servers.clear();
-    if (!graceful) for (const c of this.connections) c.destroy();
-    else for (const c of this.connections) c.end();
-    return new Promise((resolve) => {
-      const check = () => (this.connections.size === 0 ? resolve() : setTimeout(check, 20));
-      check();
-    });
-  }
-
-  private groupFor(socket: net.Socket): ListenGroup | undefined {
-    const port = socket.localPort ?? 0;
-    let addr = socket.localAddress ?? '';
-    if (addr.startsWith('::ffff:')) addr = addr.slice(7);
-    return this.groups.get(bindKey(addr, port)) ?? this.groups.get(bindKey(null, port));
+    return this.sockets.close(graceful);
   }
 
   private accept(socket: net.Socket): void {
-    const group = this.groupFor(socket);
+    const group = forLocalAddress(this.groups, socket.localAddress ?? '', socket.localPort ?? 0);
     if (group === undefined) {
       socket.destroy();
       return;
     }
-    this.connections.add(socket);
-    socket.once('close', () => this.connections.delete(socket));
-    const id = ++connectionSerial;
+    const id = nextConnectionId();
     if (group.ssl)
       acceptTls(socket, group, id, this.log, (stream, session) => this.serve(stream, group, id, session));
     else this.serve(socket, group, id, null);
@@ -190,10 +141,7 @@ export class HttpListeners {
   private groupForConn(conn: ConnectionInfo): ListenGroup {
     let group = this.connGroups.get(conn);
     if (group === undefined) {
-      group =
-        this.groups.get(bindKey(conn.localAddress, conn.localPort)) ??
-        this.groups.get(bindKey(null, conn.localPort)) ??
-        [...this.groups.values()][0];
+      group = forLocalAddress(this.groups, conn.localAddress, conn.localPort) ?? [...this.groups.values()][0];
       this.connGroups.set(conn, group);
     }
     return group;
@@ -202,16 +150,4 @@ export class HttpListeners {
 
 function stripMapped(addr: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-}
-
-/** nginx prints errno as `98: Address already in use`. */
-export function errnoText(err: NodeJS.ErrnoException): string {
-  const table: Record<string, [number, string]> = {
-    EADDRINUSE: [98, 'Address already in use'],
-    EADDRNOTAVAIL: [99, 'Cannot assign requested address'],
-    EACCES: [13, 'Permission denied'],
-    ENOENT: [2, 'No such file or directory'],
-  };
-  const t = err.code ? table[err.code] : undefined;
-  return t ? `${t[0]}: ${t[1]}` : err.message;
 }

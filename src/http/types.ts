@@ -65,6 +65,8 @@ export interface BuildContext {
   resolvePath(path: string): string;
   /** Declare zones in `init`; after every module's init they are built, then `zones.get(name)`. */
   readonly zones: CycleZones;
+  /** `--listen-address`: where port-only listens bind, and where zone_sync connects from. */
+  readonly listenAddress?: string;
 }
 
 export interface HttpModuleHooks {

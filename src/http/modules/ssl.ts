@@ -6,7 +6,7 @@
 // ssl_early_data (0-RTT is never accepted: a warning when on).
 import { readFileSync } from 'node:fs';
 import { inherited, inheritedValue } from '../../config/tree.ts';
-import type { ConfEntry, Context, DirectiveSpec } from '../../config/types.ts';
+import type { ConfBlock, ConfEntry, Context, DirectiveSpec } from '../../config/types.ts';
 import { invalid } from '../../config/types.ts';
 import {
   enumDirective,
@@ -31,8 +31,8 @@ const DEFAULT_PROTOCOLS: ReadonlySet<string> = new Set(['TLSv1.2', 'TLSv1.3']);
 const DEFAULT_CIPHERS = 'HIGH:!aNULL:!MD5';
 
 /** A file path, relative to the configuration's directory as nginx's ngx_conf_full_name(..., 1). */
-function pathDirective(name: string, multiple = false): DirectiveSpec {
-  return { name, contexts: HS, args: [1], multiple, parse: (e, cx) => cx.resolveConfPath(e.args[0]) };
+function pathDirective(name: string, contexts: readonly Context[], multiple = false): DirectiveSpec {
+  return { name, contexts, args: [1], multiple, parse: (e, cx) => cx.resolveConfPath(e.args[0]) };
 }
 
 function readConfFile(e: ConfEntry, path: string): Buffer {
@@ -85,34 +85,45 @@ function parseTicketKey(e: ConfEntry, cx: { resolveConfPath(p: string): string }
   return key;
 }
 
+/**
+ * The ssl_* server directives that nginx's http and stream ssl modules share, for `contexts`
+ * (http/server here, stream/server in ../../stream/ssl_module.ts).
+ */
+export function sslServerDirectives(contexts: readonly Context[]): DirectiveSpec[] {
+  return [
+    pathDirective('ssl_certificate', contexts, true),
+    pathDirective('ssl_certificate_key', contexts, true),
+    { name: 'ssl_password_file', contexts, args: [1], parse: parsePasswordFile },
+    pathDirective('ssl_dhparam', contexts),
+    { name: 'ssl_ecdh_curve', contexts, args: [1] },
+    { name: 'ssl_protocols', contexts, args: '1+', parse: parseProtocols },
+    { name: 'ssl_ciphers', contexts, args: [1] },
+    flagDirective('ssl_prefer_server_ciphers', contexts),
+    enumDirective('ssl_verify_client', contexts, ['off', 'on', 'optional', 'optional_no_ca']),
+    numberDirective('ssl_verify_depth', contexts),
+    pathDirective('ssl_client_certificate', contexts),
+    pathDirective('ssl_trusted_certificate', contexts),
+    pathDirective('ssl_crl', contexts),
+    { name: 'ssl_session_timeout', contexts, args: [1], parse: (e) => parseSeconds(e.args[0], e.name) },
+    { name: 'ssl_session_cache', contexts, args: [1, 2], parse: parseSessionCache },
+    flagDirective('ssl_session_tickets', contexts),
+    { name: 'ssl_session_ticket_key', contexts, args: [1], multiple: true, parse: parseTicketKey },
+    flagDirective('ssl_reject_handshake', contexts),
+    flagDirective('ssl_stapling', contexts),
+    flagDirective('ssl_stapling_verify', contexts),
+    ignoredDirective('ssl_stapling_file', contexts, [1]),
+    ignoredDirective('ssl_stapling_responder', contexts, [1]),
+  ];
+}
+
 const directives: DirectiveSpec[] = [
-  pathDirective('ssl_certificate', true),
-  pathDirective('ssl_certificate_key', true),
-  { name: 'ssl_password_file', contexts: HS, args: [1], parse: parsePasswordFile },
-  pathDirective('ssl_dhparam'),
-  { name: 'ssl_ecdh_curve', contexts: HS, args: [1] },
-  { name: 'ssl_protocols', contexts: HS, args: '1+', parse: parseProtocols },
-  { name: 'ssl_ciphers', contexts: HS, args: [1] },
-  flagDirective('ssl_prefer_server_ciphers', HS),
-  enumDirective('ssl_verify_client', HS, ['off', 'on', 'optional', 'optional_no_ca']),
-  numberDirective('ssl_verify_depth', HS),
-  pathDirective('ssl_client_certificate'),
-  pathDirective('ssl_trusted_certificate'),
-  pathDirective('ssl_crl'),
-  { name: 'ssl_session_timeout', contexts: HS, args: [1], parse: (e) => parseSeconds(e.args[0], e.name) },
-  { name: 'ssl_session_cache', contexts: HS, args: [1, 2], parse: parseSessionCache },
-  flagDirective('ssl_session_tickets', HS),
-  { name: 'ssl_session_ticket_key', contexts: HS, args: [1], multiple: true, parse: parseTicketKey },
-  flagDirective('ssl_reject_handshake', HS),
+  ...sslServerDirectives(HS),
   flagDirective('ssl_early_data', HS),
-  flagDirective('ssl_stapling', HS),
-  flagDirective('ssl_stapling_verify', HS),
-  ignoredDirective('ssl_stapling_file', HS, [1]),
-  ignoredDirective('ssl_stapling_responder', HS, [1]),
   sizeDirective('ssl_buffer_size', HS),
 ];
 
-function settingsOf(block: ServerConf['block']): SslSettings {
+/** A server's ssl_* settings after inheritance (the same for http and stream servers). */
+export function sslSettingsOf(block: ConfBlock): SslSettings {
   const value = <T>(name: string, fallback: T): T => inheritedValue(block, name, fallback);
   const ticketKey = inherited(block, 'ssl_session_ticket_key')[0]?.value as Buffer | undefined;
   return {
@@ -136,7 +147,7 @@ function settingsOf(block: ServerConf['block']): SslSettings {
 }
 
 function server(srv: ServerConf, cx: BuildContext): undefined {
-  const settings = settingsOf(srv.block);
+  const settings = sslSettingsOf(srv.block);
   const conf: SslServerConf = {
     context: buildSecureContext(settings),
     verify: settings.verify,

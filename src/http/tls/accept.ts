@@ -3,12 +3,12 @@
 // record is read for its SNI name, which picks the server's certificate and client verification,
 // and the socket is handed to a TLSSocket with those bytes. The engine gets the decrypted stream.
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { type SecureContext, TLSSocket } from 'node:tls';
 import type { ErrorLog } from '../../core/error_log.ts';
 import type { HttpServer, ListenGroup } from '../build.ts';
 import type { ConnectionInfo } from '../engine/types.ts';
 import { recordLength, serverNameOf, TLS_HANDSHAKE } from './client_hello.ts';
-import { chooseHandshake } from './server_ssl.ts';
+import { chooseHandshake, type SslServerConf } from './server_ssl.ts';
 import { type VerifyResult, verifyResultOf } from './verify.ts';
 
 /** The TLS side of a connection, for the request checks and the $ssl_* variables. */
@@ -96,22 +96,47 @@ function handshake(
 ): void {
   const servername = serverNameOf(received);
   const choice = chooseHandshake(group, servername);
-  if (choice === null) {
+  const sniServer = choice?.sniServer ?? null;
+  serverHandshake(socket, received, choice?.conf ?? null, ALPN, info, (tls, verify) =>
+    done(tls, { socket: tls, servername, sniServer, verify }),
+  );
+}
+
+/** What a server-side handshake uses: the certificate's context and client verification. */
+export type HandshakeConf = Pick<SslServerConf, 'verify' | 'verifyDepth'> & {
+  readonly context: SecureContext;
+};
+
+/**
+ * The server side of a TLS handshake on `socket`, whose first bytes `received` were already read
+ * (empty when none were); `done` gets the TLSSocket and the client certificate's verify result.
+ * A null `conf` refuses the handshake with an unrecognized_name alert (ssl_reject_handshake).
+ * Failures are logged through `info` in nginx's words and the connection is closed.
+ */
+export function serverHandshake(
+  socket: Socket,
+  received: Buffer,
+  conf: HandshakeConf | null,
+  alpn: string[] | undefined,
+  info: (message: string) => void,
+  done: (tls: TLSSocket, verify: VerifyResult) => void,
+): void {
+  if (conf === null) {
     info('handshake rejected');
     socket.end(UNRECOGNIZED_NAME_ALERT);
     return;
   }
   // Paused, with the bytes read so far put back: the TLSSocket reads them first.
   socket.pause();
-  socket.unshift(received);
-  const requestCert = choice.conf.verify !== 'off';
+  if (received.length > 0) socket.unshift(received);
+  const requestCert = conf.verify !== 'off';
   const tls = new TLSSocket(socket, {
     isServer: true,
-    secureContext: choice.conf.context,
+    secureContext: conf.context,
     requestCert,
-    // nginx completes the handshake whatever the certificate; requests get 495/496 instead.
+    // nginx completes the handshake whatever the certificate, then judges the verify result.
     rejectUnauthorized: false,
-    ALPNProtocols: ALPN,
+    ALPNProtocols: alpn,
   });
   const onError = (err: NodeJS.ErrnoException) => {
     if (err.code === 'ECONNRESET') info('peer closed connection in SSL handshake');
@@ -121,8 +146,7 @@ function handshake(
   tls.on('error', onError);
   tls.once('secure', () => {
     tls.removeListener('error', onError);
-    const verify = verifyResultOf(tls, requestCert, choice.conf.verifyDepth);
-    done(tls, { socket: tls, servername, sniServer: choice.sniServer, verify });
+    done(tls, verifyResultOf(tls, requestCert, conf.verifyDepth));
   });
 }
 

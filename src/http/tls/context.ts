@@ -120,7 +120,11 @@ function loadKey(path: string, passwords: readonly string[] | null): KeyObject {
  * The certificate chains and keys, pair by pair. OpenSSL keeps one certificate per key type, a
  * later pair replacing an earlier one of the same type (RSA and ECDSA pairs live side by side).
  */
-function certificatePairs(s: SslSettings): { cert: string[]; key: string[]; fingerprints: string[] } {
+export function certificatePairs(s: Pick<SslSettings, 'certificates' | 'keys' | 'passwords'>): {
+  cert: string[];
+  key: string[];
+  fingerprints: string[];
+} {
   const byType = new Map<string, { cert: string; key: string; fingerprint: string }>();
   for (let i = 0; i < s.certificates.length; i++) {
     const cert = loadCertificate(s.certificates[i]);
@@ -146,14 +150,14 @@ function certificatePairs(s: SslSettings): { cert: string[]; key: string[]; fing
 }
 
 /** CA certificates for verifying clients: ssl_client_certificate and ssl_trusted_certificate. */
-function verifyLocations(path: string): string[] {
+export function verifyLocations(path: string): string[] {
   const what = `SSL_CTX_load_verify_locations("${path}") failed`;
   const certs = pemBlocks(readOrFail(path, what, ` ${X509_SYSTEM_LIB}`), 'CERTIFICATE');
   if (certs.length === 0) throw new ConfigError(`${what} (SSL: ${NO_CERT_OR_CRL})`);
   return certs;
 }
 
-function crlList(path: string): string[] {
+export function crlList(path: string): string[] {
   const what = `X509_LOOKUP_load_file("${path}") failed`;
   const crls = pemBlocks(readOrFail(path, what, ` ${X509_SYSTEM_LIB}`), 'X509 CRL');
   if (crls.length === 0) throw new ConfigError(`${what} (SSL: ${NO_CERT_OR_CRL})`);
@@ -185,7 +189,7 @@ const NO_PROTOCOL: Record<(typeof PROTOCOL_ORDER)[number], number> = {
  * accepted but OpenSSL 3 has neither. TLSv1 and TLSv1.1 also need `@SECLEVEL=0` in ssl_ciphers
  * under OpenSSL 3's default security level, exactly as with nginx built on OpenSSL 3.
  */
-function protocolOptions(
+export function protocolOptions(
   protocols: ReadonlySet<string>,
 ): Pick<SecureContextOptions, 'minVersion' | 'maxVersion'> & { off: number } {
   let off = 0;

@@ -5,6 +5,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { HttpServer } from '../build.ts';
 import type { TlsSession } from './accept.ts';
+import type { VerifyClient } from './context.ts';
 import { sslConfOf } from './server_ssl.ts';
 
 /** OpenSSL's X509_V_ERR_* numbers and X509_verify_cert_error_string texts, by Node's code. */
@@ -95,12 +96,25 @@ export function refuseRequest(session: TlsSession | null, server: HttpServer, ho
     const message = 'client attempted to request the server name different from the one that was negotiated';
     return { status: 421, server: sni, message };
   }
-  const { cert, error } = session.verify;
-  if (error !== null && !(conf.verify === 'optional_no_ca' && OPTIONAL_NO_CA.has(error[0]))) {
-    return { status: 495, server, message: `client SSL certificate verify error: (${error[0]}:${error[1]})` };
+  const failure = clientCertFailure(conf.verify, session.verify);
+  return failure === null ? null : { ...failure, server };
+}
+
+/**
+ * Whether a client certificate fails `ssl_verify_client` (ngx_http_process_request and
+ * ngx_stream_ssl_handler make the same checks): nginx's status for HTTP and its log line.
+ */
+export function clientCertFailure(
+  verify: VerifyClient,
+  result: VerifyResult,
+): { status: 495 | 496; message: string } | null {
+  if (verify === 'off') return null;
+  const { cert, error } = result;
+  if (error !== null && !(verify === 'optional_no_ca' && OPTIONAL_NO_CA.has(error[0]))) {
+    return { status: 495, message: `client SSL certificate verify error: (${error[0]}:${error[1]})` };
   }
-  if (conf.verify === 'on' && cert === null) {
-    return { status: 496, server, message: 'client sent no required SSL certificate' };
+  if (verify === 'on' && cert === null) {
+    return { status: 496, message: 'client sent no required SSL certificate' };
   }
   return null;
 }
