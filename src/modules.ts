@@ -22,6 +22,7 @@ import { upstreamModule } from './http/upstream/upstream.ts';
 import { streamCoreModule } from './stream/core_module.ts';
 import { streamReturnModule } from './stream/return_module.ts';
 import { streamSslModule } from './stream/ssl_module.ts';
+import { zoneSyncModule } from './stream/zone_sync/zone_sync_module.ts';
 // -- modules: add imports above this line --
 
 export const modules: readonly Module[] = [
@@ -51,5 +52,6 @@ export const modules: readonly Module[] = [
   streamSslModule,
   // The stream content handlers: the one a server's directives choose serves its connections.
   streamReturnModule,
+  zoneSyncModule,
   // -- modules: add entries above this line --
 ];

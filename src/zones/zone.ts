@@ -20,6 +20,8 @@ export interface ZoneType {
   readonly name: string;
   /** How nginx's logs name such a zone: `limit_req zone`, `sticky session zone`, `keyval zone`. */
   readonly logName: string;
+  /** zone_sync's record-encoding version of this type (its CATALOGUE entry); default 1. */
+  readonly syncVersion?: number;
   /**
    * Merge a peer's record into ours. `local` is undefined when we hold no live record; it may be a
    * tombstone. A merged value is stored with the greater of the two stamps.

@@ -36,6 +36,8 @@ export interface FrameWriterOptions {
 export class FrameWriter {
   /** The largest frame the peer accepts; set it from the peer's HELLO. */
   maxFrame: number;
+  /** RECORDS and SNAPSHOT_CHUNK frames completed so far (what the API counts as messages). */
+  recordFrames = 0;
   private buf: Buffer;
   /** Start of the batch not yet taken. */
   private start = 0;
@@ -223,6 +225,7 @@ export class FrameWriter {
     if (f < 0) throw new Error('endRecords() without beginRecords()');
     if (this.count === 0) this.pos = f;
     else {
+      this.recordFrames++;
       this.u32(f, this.pos - f - FRAME_HEADER_BYTES);
       this.u32(f + FRAME_HEADER_BYTES + 2, this.count);
     }
