@@ -1,5 +1,8 @@
 // nginx's command line, parsed as nginx.c's ngx_get_options does: `-c file` or `-cfile`, flags
-// may be grouped (`-tq`), and unknown options are `invalid option: "x"`.
+// may be grouped (`-tq`), and unknown options are `invalid option: "x"`. `zonesync cluster ...`
+// has its own small grammar (parseClusterArgs), with nginx's `-c` and `-p`.
+import { ConfigError } from '../config/types.ts';
+
 export interface CliOptions {
   help: boolean;
   version: boolean;
@@ -17,6 +20,12 @@ export interface CliOptions {
 }
 
 export class CliError extends Error {}
+
+/** An error as nginx prints it after `zonesync: `: `[emerg] text in FILE:LINE`. */
+export function errorText(e: unknown): string {
+  if (e instanceof ConfigError) return `[${e.level}] ${e.text}`;
+  return `[emerg] ${(e as Error).message}`;
+}
 
 const WITH_VALUE: Record<string, keyof CliOptions> = {
   c: 'conf',
@@ -118,4 +127,68 @@ Options:
   --listen-address address
                 : bind port-only and wildcard listens to this address (several
                   instances on one host)
+
+  zonesync cluster ...: a local cluster; \`zonesync cluster -h\` for its commands
+`;
+
+export interface ClusterCliOptions {
+  action: 'run' | 'scale' | 'reload' | 'status' | 'stop';
+  /** `--nodes N` (run), or `scale N`. */
+  nodes?: number;
+  prefix?: string;
+  conf?: string;
+  firstAddress?: string;
+  help?: boolean;
+}
+
+const CLUSTER_ACTIONS = ['scale', 'reload', 'status', 'stop'] as const;
+
+/** `zonesync cluster [ACTION] ...`: `argv` is what follows `cluster`. */
+export function parseClusterArgs(argv: readonly string[]): ClusterCliOptions {
+  const o: ClusterCliOptions = { action: 'run' };
+  const count = (text: string | undefined, what: string): number => {
+    if (text === undefined || !/^[1-9][0-9]*$/.test(text))
+      throw new CliError(`${what} requires a number of nodes`);
+    return Number(text);
+  };
+  let i = 0;
+  const first = argv[0];
+  if (first !== undefined && (CLUSTER_ACTIONS as readonly string[]).includes(first)) {
+    o.action = first as ClusterCliOptions['action'];
+    i = 1;
+    if (o.action === 'scale') o.nodes = count(argv[i++], '"cluster scale"');
+  }
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    const [name, inline] = arg.startsWith('--')
+      ? arg.split(/=(.*)/s, 2)
+      : [arg.slice(0, 2), arg.slice(2) || undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new CliError(`option "${name}" requires a value`);
+      return v;
+    };
+    if (name === '-p') o.prefix = value();
+    else if (name === '-c' && (o.action === 'run' || o.action === 'reload')) o.conf = value();
+    else if (name === '--nodes' && o.action === 'run') o.nodes = count(value(), 'option "--nodes"');
+    else if (name === '--first-address' && o.action === 'run') o.firstAddress = value();
+    else if (name === '-h' || name === '-?' || name === '--help') o.help = true;
+    else
+      throw new CliError(`invalid option: "${arg}"${o.action === 'run' ? '' : ` for "cluster ${o.action}"`}`);
+  }
+  return o;
+}
+
+export const CLUSTER_USAGE = `Usage: zonesync cluster [--nodes N] [-c filename] [-p prefix] [--first-address address]
+       zonesync cluster scale N [-p prefix]
+       zonesync cluster reload [-c filename] [-p prefix]
+       zonesync cluster status [-p prefix]
+       zonesync cluster stop [-p prefix]
+
+  Runs N instances (default 3) of one configuration on 127.0.0.1 ... 127.0.0.N, each with its own
+  prefix under PREFIX/nodes/, and a DNS responder (at the configuration's stream resolver, default
+  127.0.0.1:49153) answering the names zone_sync_server resolves with the running instances.
+  The other commands talk to the running cluster through PREFIX/nodes/cluster.sock.
+  --first-address address
+                : node 1's address (default 127.0.0.1); node N gets the N-th one from it
 `;

@@ -2,11 +2,11 @@
 // Errors print as nginx prints them (`zonesync: [emerg] ... in FILE:LINE`) and exit 1; never a trace.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../config/types.ts';
+import { clusterCommand } from '../cluster/command.ts';
 import { type CycleOptions, loadCycle, parseCycleConfig, pidPathOf } from '../core/cycle.ts';
 import { Gateway } from '../core/gateway.ts';
 import { PROGRAM, VERSION } from '../core/version.ts';
-import { CliError, type CliOptions, parseArgs, USAGE } from './args.ts';
+import { CliError, type CliOptions, errorText, parseArgs, parseClusterArgs, USAGE } from './args.ts';
 import { configureArguments } from './build_info.ts';
 
 const SIGNALS = { stop: 'SIGTERM', quit: 'SIGQUIT', reopen: 'SIGUSR1', reload: 'SIGHUP' } as const;
@@ -26,11 +26,6 @@ function cycleOptions(o: CliOptions): CycleOptions {
     errorLogOverride: o.errorLog,
     listenAddress: o.listenAddress,
   };
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof ConfigError) return `[${e.level}] ${e.text}`;
-  return `[emerg] ${(e as Error).message}`;
 }
 
 function test(o: CliOptions, options: CycleOptions): number {
@@ -86,6 +81,7 @@ function signal(name: keyof typeof SIGNALS, options: CycleOptions): number {
 async function main(argv: string[]): Promise<number> {
   let o: CliOptions;
   try {
+    if (argv[0] === 'cluster') return await clusterCommand(parseClusterArgs(argv.slice(1)));
     o = parseArgs(argv);
   } catch (e) {
     if (e instanceof CliError) {

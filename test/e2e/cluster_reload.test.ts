@@ -1,0 +1,93 @@
+// `zonesync cluster reload`: the new configuration is checked for every node, and against the
+// running zones, before any node is signalled; a change of `sync` on a zone that stays is refused
+// with the zone and the advice, and nothing is applied. `cluster stop` ends the runner.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { type RunningCluster, startRunner } from '../cluster/harness.ts';
+import type { NodeEnv } from '../helpers/cluster.ts';
+import { standardConf, standardFiles } from '../helpers/cluster.ts';
+import { canConnect, waitFor } from '../helpers/instance.ts';
+
+let cluster: RunningCluster;
+
+before(async () => {
+  cluster = await startRunner({
+    first: 121,
+    nodes: 2,
+    conf: (env) => standardConf(env),
+    files: standardFiles(),
+  });
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+/** Write `name` in the prefix: the standard configuration, changed by `edit`. */
+function writeConf(name: string, edit: (conf: string) => string, env: NodeEnv = cluster.env): void {
+  writeFileSync(
+    path.join(cluster.prefix, name),
+    `error_log logs/error.log info;\n${edit(standardConf(env))}`,
+  );
+}
+
+const hups = (i: number) => cluster.errorLog(i).split('signal 1 (SIGHUP) received').length - 1;
+
+test('refuses removing sync from a running zone before anything is applied', async () => {
+  writeConf('unsynced.conf', (c) => c.replace('timeout=1h sync;', 'timeout=1h;'));
+  const res = await cluster.ctl('reload', '-c', 'unsynced.conf');
+  assert.equal(res.code, 1);
+  assert.match(
+    res.stderr,
+    /the "sync" parameter cannot be removed from the existing zone "kv" in .*unsynced\.conf:\d+; remove the directive, reload, then add it back with the new parameters/,
+  );
+  assert.match(res.stderr, /nothing was reloaded/);
+  assert.deepEqual([hups(1), hups(2)], [0, 0]);
+});
+
+test('refuses a configuration that fails the test on a node, and names the node', async () => {
+  writeConf('unknown.conf', (c) =>
+    c.replace('location /api/', 'location /api/ { nonsense; }\n    location /x/'),
+  );
+  const unknown = await cluster.ctl('reload', '-c', 'unknown.conf');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /\[emerg\] unknown directive "nonsense" in .*unknown\.conf:\d+/);
+  // Parsed, but not built: each node's `-t` fails.
+  writeConf('broken.conf', (c) =>
+    c.replace('location /api/', 'location = /b { return 200 $nosuch; }\n    location /api/'),
+  );
+  const res = await cluster.ctl('reload', '-c', 'broken.conf');
+  assert.equal(res.code, 1);
+  for (const i of [1, 2])
+    assert.match(
+      res.stderr,
+      new RegExp(`node ${i} \\(${cluster.address(i)}\\):\n.*unknown "nosuch" variable`),
+    );
+  assert.match(res.stderr, /nothing was reloaded/);
+  assert.deepEqual([hups(1), hups(2)], [0, 0]);
+});
+
+test('applies a valid change to every node, and keeps comparing against it', async () => {
+  writeConf('faster.conf', (c) => c.replace('rate=20r/s', 'rate=50r/s'));
+  const res = await cluster.ctl('reload', '-c', 'faster.conf');
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /reloaded 2 nodes with .*faster\.conf/);
+  for (const i of [1, 2]) {
+    await waitFor(() => /reconfiguring done/.test(cluster.errorLog(i)), 10_000, `node ${i} reloaded`);
+  }
+  // The running configuration is now faster.conf: the same sync change is still refused.
+  writeConf('unsynced.conf', (c) => c.replace('rate=20r/s sync', 'rate=50r/s'));
+  const again = await cluster.ctl('reload', '-c', 'unsynced.conf');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /cannot be removed from the existing zone "rl"/);
+});
+
+test('cluster stop stops every node, then the runner', async () => {
+  const res = await cluster.ctl('stop');
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(await cluster.stop(), 0);
+  for (const i of [1, 2]) assert.equal(await canConnect(cluster.env.httpPort, cluster.address(i)), false);
+  assert.match((await cluster.ctl('status')).stderr, /no cluster is running/);
+});
