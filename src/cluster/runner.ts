@@ -17,6 +17,9 @@ const DEFAULT_DNS = { host: '127.0.0.1', port: 49153 };
 /** TTL of the responder's answers, in seconds; a `resolver valid=` overrides it on the nodes. */
 const DNS_TTL = 5;
 
+/** Time a restarted node gets to receive its peers' snapshots before the next one stops. */
+const ROLLING_PAUSE_MS = 1000;
+
 export interface RunnerOptions {
   /** The cluster prefix, absolute; nodes live in PREFIX/nodes/N/. */
   readonly prefix: string;
@@ -252,11 +255,23 @@ export class ClusterRunner {
       return 1;
     }
     const previous = this.config.names;
+    const sameFile = path.resolve(confFile) === path.resolve(this.confFile);
     this.confFile = confFile;
     this.config = next;
     this.publish(previous);
-    for (const n of this.nodes.values()) n.reload();
-    this.tell(reply, `reloaded ${this.nodes.size} nodes with ${confFile}`);
+    if (sameFile) {
+      for (const n of this.nodes.values()) n.reload();
+      this.tell(reply, `reloaded ${this.nodes.size} nodes with ${confFile}`);
+      return 0;
+    }
+    // A node reads its -c file at start only, so another file means a rolling restart: one node
+    // at a time, each catching up from the others through zone_sync before the next goes.
+    for (const n of this.nodes.values()) {
+      await n.stop('SIGQUIT');
+      await n.start();
+      await new Promise((resolve) => setTimeout(resolve, ROLLING_PAUSE_MS));
+    }
+    this.tell(reply, `restarted ${this.nodes.size} nodes one by one with ${confFile}`);
     return 0;
   }
 

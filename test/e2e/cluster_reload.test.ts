@@ -69,13 +69,15 @@ test('refuses a configuration that fails the test on a node, and names the node'
   assert.deepEqual([hups(1), hups(2)], [0, 0]);
 });
 
-test('applies a valid change to every node, and keeps comparing against it', async () => {
+test('applies a valid change in another file by restarting the nodes one by one', async () => {
   writeConf('faster.conf', (c) => c.replace('rate=20r/s', 'rate=50r/s'));
   const res = await cluster.ctl('reload', '-c', 'faster.conf');
   assert.equal(res.code, 0, res.stderr);
-  assert.match(res.stdout, /reloaded 2 nodes with .*faster\.conf/);
+  // A node reads its -c file only at start: another file is applied by a rolling restart.
+  assert.match(res.stdout, /restarted 2 nodes one by one with .*faster\.conf/);
   for (const i of [1, 2]) {
-    await waitFor(() => /reconfiguring done/.test(cluster.errorLog(i)), 10_000, `node ${i} reloaded`);
+    const starts = () => cluster.errorLog(i).match(/zonesync started/g)?.length ?? 0;
+    await waitFor(() => starts() >= 2, 10_000, `node ${i} restarted`);
   }
   // The running configuration is now faster.conf: the same sync change is still refused.
   writeConf('unsynced.conf', (c) => c.replace('rate=20r/s sync', 'rate=50r/s'));
