@@ -33,6 +33,8 @@ interface Scenario {
   tls?: boolean;
 }
 
+const TRY_FILES = 'location / { try_files /__none @ok; } location @ok { return 200 "ok"; }';
+
 const SCENARIOS: Scenario[] = [
   { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }' },
   { name: 'static file (1 KiB)', path: '/file.html', server: 'root html; location / { }' },
@@ -44,6 +46,15 @@ const SCENARIOS: Scenario[] = [
       'location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }',
   },
   { name: 'TLS listener, return 200', path: '/', tls: true, server: 'location / { return 200 "ok"; }' },
+  // limit_req runs in preaccess, after `return` (rewrite) would have answered: measure it on a
+  // try_files fallback, with and without the limit (a 1M r/s zone that never refuses).
+  { name: 'try_files fallback', path: '/', server: TRY_FILES },
+  {
+    name: 'try_files fallback + limit_req',
+    path: '/',
+    http: 'limit_req_zone $binary_remote_addr zone=one:1m rate=1000000r/s;',
+    server: `limit_req zone=one burst=100000 nodelay; ${TRY_FILES}`,
+  },
 ];
 
 let pki: TestPki | undefined;
