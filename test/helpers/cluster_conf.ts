@@ -12,8 +12,14 @@ export interface StandardConfOptions {
   readonly servers?: readonly string[];
   /** More directives in the zone_sync server. */
   readonly stream?: string;
-  /** Sizes of the synced zones (default 1m each). */
+  /** zone_sync_timeout (default 2s: a dead peer is noticed quickly). */
+  readonly timeout?: string;
+  /** Size of the synced keyval zone (default 1m). */
   readonly kvSize?: string;
+  /** More directives in the http block. */
+  readonly http?: string;
+  /** More directives in the http server. */
+  readonly server?: string;
 }
 
 /** The stream side: the resolver and a zone_sync server, with short intervals for tests. */
@@ -28,7 +34,7 @@ stream {
     ${servers.map((s) => `zone_sync_server ${s};`).join('\n    ')}
     zone_sync_interval 100ms;
     zone_sync_connect_retry_interval 200ms;
-    zone_sync_timeout 2s;
+    zone_sync_timeout ${o.timeout ?? '2s'};
     ${o.stream ?? ''}
   }
 }`;
@@ -50,6 +56,7 @@ export function standardHttp(n: NodeEnv, o: StandardConfOptions = {}): string {
   return `
 http {
   access_log off;
+  ${o.http ?? ''}
   keyval_zone zone=kv:${o.kvSize ?? '1m'} timeout=1h sync;
   keyval $arg_k $kv zone=kv;
   limit_req_zone $arg_k zone=rl:1m rate=${o.rate ?? '20r/s'} sync;
@@ -62,6 +69,7 @@ http {
     location = /set { set $kv $arg_v; return 204; }
     location = /rl { limit_req zone=rl; limit_req_status 429; }
     ${backends.length ? 'location /app/ { proxy_pass http://b; }' : ''}
+    ${o.server ?? ''}
   }
 }`;
 }
