@@ -127,6 +127,14 @@ function afterHandler(r: Request, stage: Stage, index: number, res: PhaseResult)
   }
 }
 
+/**
+ * The result of a content handler that returned DONE at once and carried on with callbacks (the
+ * proxy, sparing a promise per request): taken as if the handler's promise had settled with `res`.
+ */
+export function contentSettled(r: Request, res: PhaseResult): void {
+  afterHandler(r, 'content', 0, res);
+}
+
 /** DONE or a status: follow a redirect if one was asked for, else finalize. */
 function afterResult(r: Request, res: PhaseResult): void {
   if (r.restart !== null) {

@@ -8,6 +8,7 @@ import type { HttpServer } from './build.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest, ResponseWriter } from './engine/types.ts';
 import type { ErrorPage } from './modules/core.ts';
 import { DONE, type HttpRequest, type LocationConf, type PhaseResult } from './types.ts';
+import type { UpstreamState } from './upstream/variables.ts';
 
 const SERVER_ON = `${PROGRAM}/${VERSION}`;
 /** Constant for the process; reading performance.timeOrigin calls into the runtime each time. */
@@ -47,6 +48,7 @@ export class Request implements HttpRequest {
    * the module set it (nginx's header filter absolutizes only a Location the proxy rewrote).
    */
   rawHead = false;
+  upstreamState: UpstreamState | null = null;
   /** An upstream's `200 Fine` to send as the status line (nginx's r->headers_out.status_line). */
   statusText: string | undefined = undefined;
   private responseEnded = false;

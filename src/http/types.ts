@@ -5,6 +5,7 @@ import type { CycleZones } from '../core/cycle_zones.ts';
 import type { ErrorLog } from '../core/error_log.ts';
 import type { VariableRegistry } from '../variables/registry.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest } from './engine/types.ts';
+import type { UpstreamState } from './upstream/variables.ts';
 
 /** nginx's request phases, in order. `find_config` and `post_*` are the core's own steps. */
 export type Phase = 'server_rewrite' | 'rewrite' | 'preaccess' | 'access' | 'try_files' | 'content' | 'log';
@@ -98,6 +99,8 @@ export interface HttpRequest {
   readonly vars: Map<string, string>;
   /** Per-module request state (limit_req's status, etc.), keyed by module name. */
   readonly ctx: Map<string, unknown>;
+  /** The upstream module's record of this request (nginx's u->state), once it was proxied. */
+  upstreamState?: UpstreamState | null;
   /** Start time, milliseconds since the epoch with sub-ms precision. */
   readonly startTime: number;
   /** Whether this request went through an internal redirect (error_page, try_files, index) or a rewrite. */

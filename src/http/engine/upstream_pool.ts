@@ -6,9 +6,22 @@
 import net from 'node:net';
 import { deadlines } from './timers.ts';
 
+/** Each connection's read buffer (nginx reads upstream responses into proxy_buffer_size pieces). */
+const READ_BUFFER_SIZE = 16384;
+/**
+ * Read buffers of closed connections, for new ones: with more requests in flight than `keepalive`
+ * keeps, connections come and go all the time, and each new buffer is external memory to collect.
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 64;
+
 /** The request side of a connection in use: gets its events until it releases or closes it. */
 export interface ConnectionOwner {
   onConnect(conn: UpstreamConnection): void;
+  /**
+   * Bytes read: valid only during the call (the connection reads into the same buffer again)
+   * unless the owner calls conn.retain().
+   */
   onData(conn: UpstreamConnection, data: Buffer): void;
   /** The upstream closed its side (FIN). */
   onEnd(conn: UpstreamConnection): void;
@@ -32,19 +45,31 @@ export class UpstreamConnection {
   deadline = 0;
   private timeoutMs = 0;
 
-  constructor(socket: net.Socket, key: string, owner: ConnectionOwner) {
-    this.socket = socket;
+  /** Where the socket reads to (see nextBuffer), and whether the owner kept part of it. */
+  private readBuffer: Buffer | null = null;
+  private retained = false;
+
+  constructor(host: string, port: number, key: string, owner: ConnectionOwner) {
     this.key = key;
     this.owner = owner;
+    // reads go to this connection's own buffer, handed to the owner synchronously: no stream
+    // machinery and no new buffer per read (see retain)
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => this.nextBuffer(),
+        callback: (n: number, buf: Uint8Array): boolean => {
+          this.onRead(n, buf as Buffer);
+          return true;
+        },
+      },
+    });
+    this.socket = socket;
     socket.on('connect', () => {
       this.connected = true;
       this.owner?.onConnect(this);
-    });
-    socket.on('data', (data: Buffer) => {
-      // a read timeout runs between two successive reads, as nginx's proxy_read_timeout
-      if (this.timeoutMs > 0) this.deadline = Date.now() + this.timeoutMs;
-      if (this.owner !== null) this.owner.onData(this, data);
-      else this.close();
     });
     socket.on('end', () => {
       if (this.owner !== null) this.owner.onEnd(this);
@@ -59,24 +84,56 @@ export class UpstreamConnection {
       this.closed = true;
       deadlines.delete(this);
       this.pool?.forget(this);
+      this.recycle();
     });
+    // in the deadline sweep for its whole life: (re)arming a timeout is then two field writes
+    deadlines.add(this);
+  }
+
+  /**
+   * The owner keeps (part of) the data it was just given beyond its onData, e.g. in a write
+   * still queued on another socket: the next read must go to a new buffer.
+   */
+  retain(): void {
+    this.retained = true;
+  }
+
+  /** Asked after every read: a new buffer when the last was kept, else the same one (undefined). */
+  private nextBuffer(): Uint8Array {
+    if (this.readBuffer !== null && !this.retained) return undefined as unknown as Uint8Array;
+    this.retained = false;
+    this.readBuffer = spareBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+    return this.readBuffer;
+  }
+
+  /** The socket is gone: its read buffer, unless kept by an owner, serves the next connection. */
+  private recycle(): void {
+    const buf = this.readBuffer;
+    this.readBuffer = null;
+    if (buf !== null && !this.retained && spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buf);
+  }
+
+  private onRead(n: number, buf: Buffer): void {
+    // a read timeout runs between two successive reads, as nginx's proxy_read_timeout
+    if (this.timeoutMs > 0) this.deadline = Date.now() + this.timeoutMs;
+    if (this.owner !== null) this.owner.onData(this, buf.subarray(0, n));
+    else this.close();
   }
 
   /** Arm the timeout (proxy_connect/read/send_timeout, keepalive_timeout) in ms; 0 turns it off. */
   setTimeout(ms: number): void {
-    this.timeoutMs = ms;
     if (ms <= 0) {
-      deadlines.delete(this);
+      this.timeoutMs = 0;
+      this.deadline = 0;
       return;
     }
+    this.timeoutMs = ms;
     this.deadline = Date.now() + ms;
-    deadlines.add(this);
   }
 
-  /** Called by the deadline sweep. */
+  /** Called by the deadline sweep (which has cleared `deadline`). */
   expire(): void {
     this.timeoutMs = 0;
-    deadlines.delete(this);
     if (this.owner !== null) this.owner.onTimeout(this);
     else this.close();
   }
@@ -99,8 +156,7 @@ export function connectUpstream(
   timeoutMs: number,
   owner: ConnectionOwner,
 ): UpstreamConnection {
-  const socket = net.connect({ host, port, noDelay: true });
-  const conn = new UpstreamConnection(socket, key, owner);
+  const conn = new UpstreamConnection(host, port, key, owner);
   conn.setTimeout(timeoutMs);
   return conn;
 }
@@ -124,10 +180,12 @@ export class UpstreamPool {
 
   /** The most recently used idle connection to `key`, now owned by `owner`; null if none. */
   take(key: string, owner: ConnectionOwner): UpstreamConnection | null {
-    for (let i = this.idle.length - 1; i >= 0; i--) {
-      const conn = this.idle[i]!;
+    const idle = this.idle;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const conn = idle[i]!;
       if (conn.key !== key) continue;
-      this.idle.splice(i, 1);
+      if (i === idle.length - 1) idle.pop();
+      else idle.splice(i, 1);
       conn.pool = null;
       conn.owner = owner;
       conn.setTimeout(0);

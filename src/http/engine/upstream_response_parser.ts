@@ -8,6 +8,7 @@ import { ChunkedDecoder } from './chunked.ts';
 import { HEADER_END, HEADER_IGNORED, HEADER_OK, HeaderLineFields, parseHeaderLine } from './header_line.ts';
 
 const LF = 0x0a;
+const CR = 0x0d;
 
 /** What the parser reports while it runs. */
 export interface ResponseSink {
@@ -29,6 +30,9 @@ const S_BODY_CLOSE = 4;
 const S_DONE = 5;
 const S_FAILED = 6;
 
+/** Positions of the line being parsed: parsing is synchronous, one object serves every parser. */
+const FIELDS = new HeaderLineFields();
+
 const STATUS_LINE = /^HTTP\/(\d{1,3})\.(\d{1,3}) +((\d{3})(?:[ .][^\r]*)?)\r*$/;
 
 export class UpstreamResponseParser {
@@ -38,11 +42,10 @@ export class UpstreamResponseParser {
   /** Unfinished head bytes carried to the next feed (a line split across reads). */
   private pending: Buffer | null = null;
   private headBytes = 0;
-  private readonly fields = new HeaderLineFields();
   private decoder: ChunkedDecoder | null = null;
   private remaining = 0;
   private noBody = false;
-  private readonly forwardBody = (data: Buffer): void => this.sink.onBody(data);
+  private forwardBody: ((data: Buffer) => void) | null = null;
 
   status = 0;
   /** 10 or 11. */
@@ -119,6 +122,7 @@ export class UpstreamResponseParser {
       return p;
     }
     if (this.state === S_BODY_CHUNKED) {
+      this.forwardBody ??= (data: Buffer): void => this.sink.onBody(data);
       const next = (this.decoder as ChunkedDecoder).decode(buf, p, end, this.forwardBody);
       if (next < 0) this.fail('upstream sent invalid chunked response');
       if ((this.decoder as ChunkedDecoder).done) this.done();
@@ -153,7 +157,8 @@ export class UpstreamResponseParser {
       const lf = buf.indexOf(LF, start);
       if (lf < 0) {
         if (this.headBytes + buf.length - start > this.headLimit) this.fail('upstream sent too big header');
-        this.pending = buf.subarray(start);
+        // a copy: the reader may reuse its buffer for the next read
+        this.pending = Buffer.from(buf.subarray(start));
         return input.length;
       }
       this.headBytes += lf + 1 - start;
@@ -166,41 +171,73 @@ export class UpstreamResponseParser {
   }
 
   private statusLineAt(buf: Buffer, start: number, lf: number): void {
-    const line = buf.toString('latin1', start, lf);
-    const m = STATUS_LINE.exec(line);
-    if (m === null) this.fail('upstream sent no valid HTTP/1.0 header');
-    const major = Number(m[1]);
-    if (major < 1) this.fail('upstream sent no valid HTTP/1.0 header');
-    this.version = major === 1 && Number(m[2]) === 0 ? 10 : 11;
-    this.status = Number(m[4]);
-    this.statusText = m[3] as string;
+    if (!this.quickStatusLine(buf, start, lf)) {
+      const line = buf.toString('latin1', start, lf);
+      const m = STATUS_LINE.exec(line);
+      if (m === null) this.fail('upstream sent no valid HTTP/1.0 header');
+      const major = Number(m[1]);
+      if (major < 1) this.fail('upstream sent no valid HTTP/1.0 header');
+      this.version = major === 1 && Number(m[2]) === 0 ? 10 : 11;
+      this.status = Number(m[4]);
+      this.statusText = m[3] as string;
+    }
     if (this.status < 100) this.fail('upstream sent no valid HTTP/1.0 header');
     this.state = S_HEADERS;
   }
 
+  /**
+   * `HTTP/1.x NNN text` read from the bytes, as STATUS_LINE reads it; false leaves the line to the
+   * regex (other versions, odd bytes). The text is the last one seen when its bytes repeat.
+   */
+  private quickStatusLine(buf: Buffer, start: number, lf: number): boolean {
+    let p = start + 12;
+    if (p > lf || buf.readUInt32BE(start) !== 0x48545450 /* HTTP */ || buf[start + 4] !== 0x2f) return false;
+    if (buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e || buf[start + 8] !== 0x20) return false;
+    const minor = buf[start + 7]! - 0x30;
+    const d0 = buf[start + 9]! - 0x30;
+    const d1 = buf[start + 10]! - 0x30;
+    const d2 = buf[start + 11]! - 0x30;
+    if (minor < 0 || minor > 9 || d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return false;
+    // the text runs to the first CR; only CRs may follow it
+    let textEnd = lf;
+    if (p < lf) {
+      const c = buf[p];
+      if (c !== 0x20 && c !== 0x2e && c !== CR) return false;
+      while (p < lf && buf[p] !== CR) p++;
+      textEnd = p;
+      for (; p < lf; p++) if (buf[p] !== CR) return false;
+    }
+    this.version = minor === 0 ? 10 : 11;
+    this.status = d0 * 100 + d1 * 10 + d2;
+    this.statusText = internText(buf, start + 9, textEnd);
+    return true;
+  }
+
   private headerLineAt(buf: Buffer, start: number, lf: number): void {
-    const f = this.fields;
+    const f = FIELDS;
     const rc = parseHeaderLine(buf, start, lf + 1, f);
     if (rc === HEADER_END) return this.headEnd();
     if (rc !== HEADER_OK && rc !== HEADER_IGNORED) {
       const text = buf.toString('latin1', start, lf).replace(/\r+$/, '');
       this.fail(`upstream sent invalid header: "${text}"`);
     }
-    const raw = buf.toString('latin1', start, f.nameEnd);
-    const value = buf.toString('latin1', f.valueStart, f.valueEnd);
-    const lower = raw.toLowerCase();
+    // names and values repeat from response to response: known bytes give back the same strings
+    const slot = internName(buf, start, f.nameEnd);
+    const raw = NAME_RAW[slot]!;
+    const lower = NAME_LOWER[slot]!;
+    const value = internValue(slot, buf, f.valueStart, f.valueEnd);
     if (lower === 'content-length') {
       if (this.contentLength >= 0) this.fail(`upstream sent duplicate header line: "${raw}: ${value}"`);
-      if (!/^[0-9]{1,18}$/.test(value))
-        this.fail(`upstream sent invalid "Content-Length" header: "${raw}: ${value}"`);
-      this.contentLength = Number(value);
+      const n = decimal(buf, f.valueStart, f.valueEnd);
+      if (n < 0) this.fail(`upstream sent invalid "Content-Length" header: "${raw}: ${value}"`);
+      this.contentLength = n;
     } else if (lower === 'transfer-encoding') {
       if (this.chunked) this.fail(`upstream sent duplicate header line: "${raw}: ${value}"`);
       if (value.toLowerCase() !== 'chunked')
         this.fail(`upstream sent unknown "Transfer-Encoding": "${value}"`);
       this.chunked = true;
     } else if (lower === 'connection') {
-      if (/(^|[\s,])close($|[\s,])/i.test(value)) this.connectionClose = true;
+      if (value !== 'keep-alive' && /(^|[\s,])close($|[\s,])/i.test(value)) this.connectionClose = true;
     }
     this.rawNames.push(raw);
     this.names.push(lower);
@@ -250,9 +287,11 @@ export class UpstreamResponseParser {
     this.status = 0;
     this.version = 11;
     this.statusText = '';
-    this.rawNames.length = 0;
-    this.names.length = 0;
-    this.values.length = 0;
+    if (this.names.length > 0) {
+      this.rawNames.length = 0;
+      this.names.length = 0;
+      this.values.length = 0;
+    }
     this.contentLength = -1;
     this.chunked = false;
     this.connectionClose = false;
@@ -262,4 +301,104 @@ export class UpstreamResponseParser {
     this.state = S_FAILED;
     throw new UpstreamParseError(message);
   }
+}
+
+// --- interned strings ---
+// A small direct-mapped cache of header names (as sent, and lowercased) and of each name's last
+// value: an upstream sends the same names and mostly the same values every time, and comparing a
+// few bytes costs less than making (and lowercasing) new strings.
+
+const SLOTS = 256;
+const NAME_RAW: (string | undefined)[] = new Array(SLOTS).fill(undefined);
+const NAME_LOWER: (string | undefined)[] = new Array(SLOTS).fill(undefined);
+const LAST_VALUE: (string | undefined)[] = new Array(SLOTS).fill(undefined);
+/** Values longer than this are made afresh (long cookies and the like rarely repeat). */
+const VALUE_CACHE_LIMIT = 64;
+
+/**
+ * Lowercased names the proxy compares with literals: the literal itself is kept, so that those
+ * comparisons (and set lookups) meet the very same string.
+ */
+const KNOWN_NAMES = new Map(
+  [
+    'content-length',
+    'content-type',
+    'transfer-encoding',
+    'connection',
+    'keep-alive',
+    'date',
+    'server',
+    'last-modified',
+    'location',
+    'set-cookie',
+    'x-pad',
+    'x-accel-expires',
+    'x-accel-redirect',
+    'x-accel-limit-rate',
+    'x-accel-buffering',
+    'x-accel-charset',
+  ].map((name) => [name, name]),
+);
+
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** buf[start, end) as latin1, without Buffer#toString's argument handling. */
+function latin1(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as Latin1Slicer).latin1Slice(start, end);
+}
+
+function sameBytes(s: string, buf: Buffer, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0, p = start; p < end; i++, p++) if (s.charCodeAt(i) !== buf[p]) return false;
+  return true;
+}
+
+/** The slot holding the name in buf[start, end), filled with it if it held another. */
+function internName(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  const slot =
+    (len * 7 + buf[start]! * 3 + buf[end - 1]! + (len > 2 ? buf[start + (len >> 1)]! : 0)) & (SLOTS - 1);
+  const cached = NAME_RAW[slot];
+  if (cached !== undefined && sameBytes(cached, buf, start, end)) return slot;
+  const raw = latin1(buf, start, end);
+  const lower = raw.toLowerCase();
+  NAME_RAW[slot] = raw;
+  NAME_LOWER[slot] = KNOWN_NAMES.get(lower) ?? lower;
+  LAST_VALUE[slot] = undefined;
+  return slot;
+}
+
+/** The value in buf[start, end) of the name in `slot`: the last one when its bytes repeat. */
+function internValue(slot: number, buf: Buffer, start: number, end: number): string {
+  if (end - start > VALUE_CACHE_LIMIT) return latin1(buf, start, end);
+  const cached = LAST_VALUE[slot];
+  if (cached !== undefined && sameBytes(cached, buf, start, end)) return cached;
+  const value = latin1(buf, start, end);
+  LAST_VALUE[slot] = value;
+  return value;
+}
+
+let lastText = '';
+
+/** The status text in buf[start, end): the last one when its bytes repeat. */
+function internText(buf: Buffer, start: number, end: number): string {
+  if (sameBytes(lastText, buf, start, end)) return lastText;
+  lastText = latin1(buf, start, end);
+  return lastText;
+}
+
+/** 1 to 18 decimal digits (the `^[0-9]{1,18}$` nginx's parser accepts), else -1. */
+function decimal(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len < 1 || len > 18) return -1;
+  let n = 0;
+  for (let p = start; p < end; p++) {
+    const d = buf[p]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  // past 2^53 the sum rounds at every step: let Number round once, as it did the whole string
+  return len > 15 ? Number(latin1(buf, start, end)) : n;
 }

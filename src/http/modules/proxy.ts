@@ -65,7 +65,11 @@ function framingFor(r: HttpRequest, buffered: Buffer | null, stream: boolean): B
   return NO_BODY;
 }
 
-async function proxyHandler(r: HttpRequest, conf: ProxyConf): Promise<PhaseResult> {
+/**
+ * The content handler. Without a body to read first it runs without a promise: the exchange
+ * starts at once and the handler returns DONE (a failure status reaches the phase runner later).
+ */
+function proxyHandler(r: HttpRequest, conf: ProxyConf): PhaseResult | Promise<PhaseResult> {
   let url = conf.url;
   let group = conf.group;
   if (conf.dynamic !== null) {
@@ -80,34 +84,60 @@ async function proxyHandler(r: HttpRequest, conf: ProxyConf): Promise<PhaseResul
   // an HTTP/1.0 upstream cannot take a chunked body: nginx buffers it then
   const stream =
     hasBody && conf.passRequestBody && !conf.requestBuffering && (!p.chunked || conf.httpVersion === 11);
-  let body: Buffer | null = null;
   if (hasBody && conf.passRequestBody && !stream) {
-    try {
-      body = await r.body.readAll(conf.clientMaxBodySize);
-    } catch (err) {
-      const status = (err as HttpError).status ?? 500;
-      if (status === 413) r.logError('error', (err as Error).message);
-      return status;
-    }
+    return bufferedBody(r, conf, url as ProxyUrl, group as UpstreamGroup);
   }
+  return exchange(r, conf, url as ProxyUrl, group as UpstreamGroup, null, stream).start();
+}
+
+/** proxy_request_buffering on: the whole body first (a failed try can then be repeated). */
+async function bufferedBody(
+  r: HttpRequest,
+  conf: ProxyConf,
+  url: ProxyUrl,
+  group: UpstreamGroup,
+): Promise<PhaseResult> {
+  let body: Buffer;
+  try {
+    body = await r.body.readAll(conf.clientMaxBodySize);
+  } catch (err) {
+    const status = (err as HttpError).status ?? 500;
+    if (status === 413) r.logError('error', (err as Error).message);
+    return status;
+  }
+  return exchange(r, conf, url, group, body, false).run();
+}
+
+function exchange(
+  r: HttpRequest,
+  conf: ProxyConf,
+  url: ProxyUrl,
+  group: UpstreamGroup,
+  body: Buffer | null,
+  stream: boolean,
+): ProxyExchange {
+  const p = r.parsed;
   const framing = framingFor(r, body, stream);
-  const uri = upstreamUri(r, (url as ProxyUrl).uri, conf.dynamic !== null, conf.uriContext, {
-    unchanged: !r.internal,
-    validLocation: r.uri.startsWith(conf.uriContext.location),
-    quoted: p.target.includes('%'),
-  });
+  // the client's target as is when nothing changed it (the usual case: no URI mapping to do)
+  const uri =
+    url.uri === '' && !r.internal && conf.dynamic === null
+      ? p.target
+      : upstreamUri(r, url.uri, conf.dynamic !== null, conf.uriContext, {
+          unchanged: !r.internal,
+          validLocation: r.uri.startsWith(conf.uriContext.location),
+          quoted: p.target.includes('%'),
+        });
   const line = `${r.method} ${uri} HTTP/1.${conf.httpVersion === 11 ? 1 : 0}\r\n`;
   const head = conf.headers.build(r, line, framing, conf.passRequestHeaders);
-  const exchange = new ProxyExchange(r as Request, conf, {
-    group: group as UpstreamGroup,
-    schema: (url as ProxyUrl).schema,
+  return new ProxyExchange(r as Request, conf, {
+    group,
+    schema: url.schema,
     uri,
     head,
     framing,
     body,
     streamBody: stream,
   });
-  return exchange.run();
 }
 
 /** $proxy_add_x_forwarded_for: the client's X-Forwarded-For with its address appended. */

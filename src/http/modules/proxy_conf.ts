@@ -256,7 +256,11 @@ export function buildProxyConf(loc: LocationConf, cx: BuildContext): ProxyConf |
     group,
     registry,
     uriContext,
-    headers: new RequestHeaderTemplate(inherited(block, 'proxy_set_header'), cx.variables),
+    headers: new RequestHeaderTemplate(
+      inherited(block, 'proxy_set_header'),
+      cx.variables,
+      value.url?.hostHeader,
+    ),
     httpVersion: version === '1.1' ? 11 : 10,
     passRequestHeaders: inheritedValue(block, 'proxy_pass_request_headers', true),
     passRequestBody: inheritedValue(block, 'proxy_pass_request_body', true),

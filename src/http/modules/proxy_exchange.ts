@@ -11,7 +11,12 @@ import {
   type UpstreamConnection,
   type UpstreamPool,
 } from '../engine/upstream_pool.ts';
-import { UpstreamParseError, UpstreamResponseParser } from '../engine/upstream_response_parser.ts';
+import {
+  type ResponseSink,
+  UpstreamParseError,
+  UpstreamResponseParser,
+} from '../engine/upstream_response_parser.ts';
+import { contentSettled } from '../phases.ts';
 import type { LocationCore, Request } from '../request.ts';
 import { DONE, type PhaseResult } from '../types.ts';
 import type { Peer, PeerSelection, UpstreamGroup } from '../upstream/balancer.ts';
@@ -25,9 +30,9 @@ import {
   socketFailure,
   TIMED_OUT,
 } from '../upstream/failure_text.ts';
+import { type PeerStats, peerStats } from '../upstream/peer_stats.ts';
 import { tunnel } from '../upstream/tunnel.ts';
 import { keepaliveCacheOf } from '../upstream/upstream.ts';
-import { type PeerStats, peerStats } from '../upstream/peer_stats.ts';
 import { type AttemptRecord, beginAttempt, recordUpstreamHead } from '../upstream/variables.ts';
 import type { ProxyConf } from './proxy_conf.ts';
 import { FT, FT_BY_STATUS, STATUS_BY_FT } from './proxy_conf.ts';
@@ -49,7 +54,7 @@ export interface OutgoingRequest {
 
 const IDEMPOTENT_EXCEPT = new Set(['POST', 'LOCK', 'PATCH']);
 
-export class ProxyExchange implements ConnectionOwner {
+export class ProxyExchange implements ConnectionOwner, ResponseSink {
   private readonly r: Request;
   private readonly conf: ProxyConf;
   private readonly out: OutgoingRequest;
@@ -57,7 +62,9 @@ export class ProxyExchange implements ConnectionOwner {
   private readonly pool: UpstreamPool | null;
   private readonly parser: UpstreamResponseParser;
   private readonly started = performance.now();
-  private resolve: (result: PhaseResult) => void = () => {};
+  /** run()'s promise; null when started with start() (the result goes to the phase runner). */
+  private resolve: ((result: PhaseResult) => void) | null = null;
+  private answered = false;
   private peer: Peer | null = null;
   /** The API's counters of `peer`. */
   private stats: PeerStats | null = null;
@@ -70,6 +77,8 @@ export class ProxyExchange implements ConnectionOwner {
   private paused = false;
   /** A 101 head was read: the pipe starts once the rest of that read is known. */
   private upgradePending = false;
+  /** The request's bytes, made on the first try and sent again by any other. */
+  private data: Buffer | null = null;
   /** Body held back so a response that fits in one read leaves with its head in one write. */
   private held: Buffer[] | null = null;
   /** A head that asks for the next upstream: acted on once the parser has returned. */
@@ -84,25 +93,28 @@ export class ProxyExchange implements ConnectionOwner {
     if (conf.nextUpstreamTries > 0 && this.selection.tries > conf.nextUpstreamTries) {
       this.selection.tries = conf.nextUpstreamTries;
     }
-    this.parser = new UpstreamResponseParser(
-      {
-        onHead: () => this.onHead(),
-        onBody: (data) => this.onBody(data),
-        onComplete: () => this.onComplete(),
-      },
-      conf.bufferSize,
-    );
+    this.parser = new UpstreamResponseParser(this, conf.bufferSize);
     // the client went away: drop the upstream side too (proxy_ignore_client_abort off)
     r.res.onFinish(() => {
       if (this.phase !== FINISHED && !r.res.finished) this.conclude(0, DONE);
     });
   }
 
+  /** Run the exchange; the promise settles with DONE once the head is passed on, or a status. */
   run(): Promise<PhaseResult> {
     return new Promise((resolve) => {
       this.resolve = resolve;
       this.connect();
     });
+  }
+
+  /**
+   * Run the exchange without a promise: the content handler returns DONE at once, and a status
+   * to answer goes to the phase runner (contentSettled) as the promise would have delivered it.
+   */
+  start(): PhaseResult {
+    this.connect();
+    return DONE;
   }
 
   // --- peers and connections ---
@@ -147,19 +159,20 @@ export class ProxyExchange implements ConnectionOwner {
     this.phase = SENDING;
     conn.requests++;
     conn.setTimeout(this.conf.sendTimeout);
-    const body = out.body;
-    const data =
-      body === null || body.length === 0
-        ? Buffer.from(out.head, 'latin1')
-        : Buffer.concat([Buffer.from(out.head, 'latin1'), body]);
+    const data = (this.data ??= requestBytes(out.head, out.body));
     this.requestSent = true;
     if (this.stats !== null) this.stats.sent += data.length;
-    const flushed = conn.socket.write(data, (err) => {
-      if (err || conn !== this.conn) return;
-      if (!out.streamBody) this.requestWritten();
-    });
+    const socket = conn.socket;
+    // no write callback on the common path: Node then schedules nothing after a write
+    const flushed = socket.write(data);
     if (out.streamBody) this.streamBody(conn);
-    else if (flushed && this.phase === SENDING) this.requestWritten();
+    else if (flushed) this.requestWritten();
+    else {
+      // queued behind a full buffer: an empty write completes once the request is out
+      socket.write(EMPTY, (err) => {
+        if (!err && conn === this.conn) this.requestWritten();
+      });
+    }
   }
 
   /** The whole request is out: now the head is awaited under proxy_read_timeout. */
@@ -231,14 +244,14 @@ export class ProxyExchange implements ConnectionOwner {
 
   // --- the response ---
 
-  private onHead(): void {
+  onHead(): void {
     const p = this.parser;
     const rec = this.attempt as AttemptRecord;
     rec.status = p.status;
     rec.headerTime = performance.now() - rec.start;
     this.stats?.head(p.status, rec.headerTime);
     recordUpstreamHead(this.r, p);
-    const ft = FT_BY_STATUS.get(p.status);
+    const ft = p.status >= 403 ? FT_BY_STATUS.get(p.status) : undefined;
     if (ft !== undefined && this.selection.tries > 1 && this.mayRetry(ft)) {
       p.abandon();
       this.retryCondition = ft;
@@ -254,11 +267,12 @@ export class ProxyExchange implements ConnectionOwner {
       p.abandon();
       return this.conclude(p.status, p.status);
     }
-    const extra: string[] = [];
-    this.selection.responseHead?.(this.peer as Peer, p.status, p.headerPairs(), extra);
+    const learn = this.selection.responseHead;
+    const extra: string[] | null = learn === undefined ? null : [];
+    if (extra !== null) this.selection.responseHead?.(this.peer as Peer, p.status, p.headerPairs(), extra);
     const relative = copyResponseHeaders(r, p, this.conf.hidden, this.conf.redirects, r.headersOut);
     if (relative >= 0) r.headersOut[relative] = r.absoluteLocation(r.headersOut[relative] as string);
-    for (const x of extra) r.headersOut.push(x);
+    if (extra !== null) for (const x of extra) r.headersOut.push(x);
     r.rawHead = true;
     r.statusText = p.statusText;
     rec.length = 0;
@@ -266,7 +280,7 @@ export class ProxyExchange implements ConnectionOwner {
     if (length >= 0 && length <= HOLD_LIMIT && r.method !== 'HEAD' && p.status !== 204 && p.status !== 304) {
       this.held = [];
     } else r.sendHead(p.status, length);
-    this.resolve(DONE);
+    this.settle(DONE);
   }
 
   /** The held body did not complete in this read: send the head and what came so far. */
@@ -274,6 +288,7 @@ export class ProxyExchange implements ConnectionOwner {
     const held = this.held as Buffer[];
     this.held = null;
     this.r.sendHead(this.parser.status, this.parser.contentLength);
+    if (held.length > 0) this.conn?.retain();
     for (const chunk of held) this.r.write(chunk);
   }
 
@@ -283,12 +298,15 @@ export class ProxyExchange implements ConnectionOwner {
     this.next(ft, ft === FT.HTTP_403 || ft === FT.HTTP_404 ? 'next' : 'failed');
   }
 
-  private onBody(data: Buffer): void {
+  onBody(data: Buffer): void {
     (this.attempt as AttemptRecord).length += data.length;
     if (this.held !== null) {
+      // sent (copied) with the head before this read returns, or flushed by flushHeld
       this.held.push(data);
       return;
     }
+    // the write may keep the bytes queued: the connection must not read over them
+    this.conn?.retain();
     if (!this.r.write(data) && !this.paused) {
       this.paused = true;
       this.conn?.socket.pause();
@@ -299,7 +317,7 @@ export class ProxyExchange implements ConnectionOwner {
     }
   }
 
-  private onComplete(): void {
+  onComplete(): void {
     if (this.phase === SENDING) this.requestWritten();
     const p = this.parser;
     if (p.status === 101) return;
@@ -334,6 +352,7 @@ export class ProxyExchange implements ConnectionOwner {
     this.conn = null;
     this.conclude(101, DONE);
     if (client === null) return conn.close();
+    conn.retain();
     tunnel(client.socket, conn, client.head, early, this.conf.readTimeout);
   }
 
@@ -378,7 +397,8 @@ export class ProxyExchange implements ConnectionOwner {
   private releasePeer(outcome: 'ok' | 'failed' | 'next'): void {
     const peer = this.peer;
     if (peer !== null) this.selection.report(peer, outcome);
-    if (peer !== null) this.stats?.end(peer, outcome === 'failed', Date.now());
+    // success changes no availability: the clock is read for failures only
+    if (peer !== null && outcome === 'failed') this.stats?.end(peer, true, Date.now());
     this.peer = null;
     this.stats = null;
   }
@@ -398,9 +418,19 @@ export class ProxyExchange implements ConnectionOwner {
     conn?.close();
   }
 
-  private answer(status: number): void {
+  private answer(result: PhaseResult): void {
     this.phase = FINISHED;
-    this.resolve(status);
+    this.settle(result);
+  }
+
+  /** The content handler's result: the first one counts, as a promise settles once. */
+  private settle(result: PhaseResult): void {
+    if (this.answered) return;
+    this.answered = true;
+    if (this.resolve !== null) return this.resolve(result);
+    if (result === DONE) return;
+    const r = this.r;
+    queueMicrotask(() => contentSettled(r, result));
   }
 
   /** The exchange ends here without another try: record the attempt, free the peer, answer. */
@@ -418,6 +448,16 @@ export class ProxyExchange implements ConnectionOwner {
 }
 
 const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
+
+/** The head (latin1) and the buffered body in one buffer: one write. */
+function requestBytes(head: string, body: Buffer | null): Buffer {
+  const n = head.length;
+  const out = Buffer.allocUnsafe(body === null ? n : n + body.length);
+  out.write(head, 0, n, 'latin1');
+  if (body !== null) out.set(body, n);
+  return out;
+}
 
 /** Bodies up to this size that arrive with their head are sent with it in one write. */
 const HOLD_LIMIT = 16384;

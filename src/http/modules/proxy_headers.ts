@@ -28,18 +28,26 @@ const BODY_CHUNKED = 'transfer-encoding';
 
 /** proxy_set_header merged with nginx's defaults, compiled once per location. */
 export class RequestHeaderTemplate {
-  private readonly headers: SetHeader[] = [];
+  /**
+   * The set fields in order: constant runs pre-joined into one string (`Name: value\r\n`...),
+   * fields with variables as their compiled value (dynamic[i], named names[i]).
+   */
+  private readonly pieces: string[] = [];
+  private readonly dynamic: (ComplexValue | null)[] = [];
+  private readonly names: string[] = [];
   /** Lowercased names the client's own fields are dropped for. */
   private readonly skip = new Set<string>();
   /** Whether the user set Content-Length / Transfer-Encoding themselves. */
   private readonly userLength: boolean;
   private readonly userChunked: boolean;
-  /** Leading fields that are constants, pre-joined. */
-  private readonly constantHead: string;
-  private readonly firstDynamic: number;
 
-  constructor(entries: readonly ConfEntry[], variables: VariableRegistry) {
-    const user = entries.map((e) => ({ name: e.args[0], value: variables.compile(e.args[1], e) }));
+  /** `proxyHost`: $proxy_host when the proxy_pass URL is fixed (it is then a constant). */
+  constructor(entries: readonly ConfEntry[], variables: VariableRegistry, proxyHost?: string) {
+    const compile = (text: string, e?: ConfEntry): ComplexValue =>
+      proxyHost !== undefined && text === '$proxy_host'
+        ? { text, constant: proxyHost, evaluate: () => proxyHost }
+        : variables.compile(text, e);
+    const headers: SetHeader[] = entries.map((e) => ({ name: e.args[0], value: compile(e.args[1], e) }));
     const defaults: [string, string][] = [
       ['Host', '$proxy_host'],
       ['Connection', 'close'],
@@ -50,36 +58,48 @@ export class RequestHeaderTemplate {
       ['Expect', ''],
       ['Upgrade', ''],
     ];
-    const userNames = new Set(user.map((h) => h.name.toLowerCase()));
+    const userNames = new Set(headers.map((h) => h.name.toLowerCase()));
     this.userLength = userNames.has(BODY_LENGTH);
     this.userChunked = userNames.has(BODY_CHUNKED);
-    for (const h of user) this.headers.push(h);
+    for (const h of headers) this.skip.add(h.name.toLowerCase());
     for (const [name, value] of defaults) {
+      this.skip.add(name.toLowerCase());
       if (userNames.has(name.toLowerCase())) continue;
       // Content-Length and Transfer-Encoding come from the body (build() adds them).
-      if (value !== '') this.headers.push({ name, value: variables.compile(value) });
+      if (value !== '') headers.push({ name, value: compile(value) });
     }
-    for (const h of user) this.skip.add(h.name.toLowerCase());
-    for (const [name] of defaults) this.skip.add(name.toLowerCase());
-    let head = '';
-    let i = 0;
-    for (; i < this.headers.length; i++) {
-      const c = this.headers[i]!.value.constant;
-      if (c === null) break;
-      if (c !== '') head += `${this.headers[i]!.name}: ${c}\r\n`;
+    let run = '';
+    for (const h of headers) {
+      const c = h.value.constant;
+      if (c !== null) {
+        if (c !== '') run += `${h.name}: ${c}\r\n`;
+        continue;
+      }
+      this.add(run, null, '');
+      run = '';
+      this.add('', h.value, h.name);
     }
-    this.constantHead = head;
-    this.firstDynamic = i;
+    this.add(run, null, '');
+  }
+
+  private add(text: string, value: ComplexValue | null, name: string): void {
+    if (value === null && text === '') return;
+    this.pieces.push(text);
+    this.dynamic.push(value);
+    this.names.push(name);
   }
 
   /** The whole head: `requestLine` (with CRLF), the set fields, the client's fields, CRLF. */
   build(r: HttpRequest, requestLine: string, body: BodyFraming, passClientHeaders: boolean): string {
-    let head = requestLine + this.constantHead;
-    const list = this.headers;
-    for (let i = this.firstDynamic; i < list.length; i++) {
-      const h = list[i]!;
-      const v = h.value.evaluate(r);
-      if (v !== '') head += `${h.name}: ${v}\r\n`;
+    let head = requestLine;
+    const { pieces, dynamic } = this;
+    for (let i = 0; i < pieces.length; i++) {
+      const value = dynamic[i];
+      if (value === null) head += pieces[i];
+      else {
+        const v = value!.evaluate(r);
+        if (v !== '') head += `${this.names[i]}: ${v}\r\n`;
+      }
     }
     if (!this.userLength && body.length >= 0 && !body.chunked) head += `Content-Length: ${body.length}\r\n`;
     if (!this.userChunked && body.chunked) head += 'Transfer-Encoding: chunked\r\n';
@@ -164,16 +184,18 @@ export function copyResponseHeaders(
   redirects: readonly RedirectRule[] | null,
   out: string[],
 ): number {
-  out.length = 0;
+  if (out.length > 0) out.length = 0;
   const { rawNames, names, values } = head;
-  let contentType: string | undefined;
+  let contentType = -1;
   let lastModified = -1;
   let location: string | null = null;
-  const rest: string[] = [];
+  // the indexes of the other passed fields, in a list reused from call to call (no allocation)
+  const rest = REST;
+  let k = 0;
   for (let i = 0; i < names.length; i++) {
     const lower = names[i]!;
     if (lower === 'content-type') {
-      contentType ??= values[i];
+      if (contentType < 0) contentType = i;
       continue;
     }
     if (ALWAYS_DROPPED.has(lower) || hidden.has(lower)) continue;
@@ -188,15 +210,20 @@ export function copyResponseHeaders(
         continue;
       }
     }
-    rest.push(rawNames[i]!, values[i]!);
+    rest[k++] = i;
   }
-  if (contentType !== undefined) out.push('Content-Type', contentType);
+  if (contentType >= 0) out.push('Content-Type', values[contentType]!);
   if (lastModified >= 0) out.push('Last-Modified', values[lastModified]!);
   let at = -1;
   if (location !== null) {
     at = location.startsWith('/') ? out.length + 1 : -1;
     out.push('Location', location);
   }
-  for (const x of rest) out.push(x);
+  for (let j = 0; j < k; j++) {
+    const i = rest[j]!;
+    out.push(rawNames[i]!, values[i]!);
+  }
   return at;
 }
+
+const REST: number[] = [];

@@ -12,7 +12,10 @@ export class PeerStats {
   unavail = 0;
   /** By status class (`2xx`) and by code. */
   readonly classes = [0, 0, 0, 0, 0];
-  readonly codes = new Map<number, number>();
+  /** Responses by code, 100-599 at code - 100 (plain numbers: counted on every response). */
+  private readonly byCode: number[] = new Array(500).fill(0);
+  /** Codes outside 100-599 (rare). */
+  private readonly otherCodes = new Map<number, number>();
   /** Sums over the attempts that got a head, and over those that completed, for the averages. */
   headerTime = 0;
   headers = 0;
@@ -32,11 +35,21 @@ export class PeerStats {
 
   /** A response head arrived from the peer. */
   head(status: number, headerMs: number): void {
-    const c = Math.floor(status / 100);
-    if (c >= 1 && c <= 5) this.classes[c - 1]++;
-    this.codes.set(status, (this.codes.get(status) ?? 0) + 1);
+    if (status >= 100 && status <= 599) {
+      this.classes[((status / 100) | 0) - 1]++;
+      this.byCode[status - 100]++;
+    } else this.otherCodes.set(status, (this.otherCodes.get(status) ?? 0) + 1);
     this.headerTime += headerMs;
     this.headers++;
+  }
+
+  /** Responses by code (the codes seen). */
+  get codes(): Map<number, number> {
+    const out = new Map<number, number>();
+    const byCode = this.byCode;
+    for (let i = 0; i < byCode.length; i++) if (byCode[i]! > 0) out.set(i + 100, byCode[i]!);
+    for (const [code, n] of this.otherCodes) out.set(code, n);
+    return out;
   }
 
   /** The attempt that got a head is complete (or cut short), `ms` after it started. */
@@ -66,19 +79,19 @@ export class PeerStats {
   reset(): void {
     this.requests = this.sent = this.received = this.fails = this.unavail = 0;
     this.classes.fill(0);
-    this.codes.clear();
+    this.byCode.fill(0);
+    this.otherCodes.clear();
     this.headerTime = this.headers = this.responseTime = this.responses = 0;
     this.downtime = 0;
   }
 }
 
-const stats = new WeakMap<Peer, PeerStats>();
+/** The counters ride on the peer itself (one property load per attempt, no map lookup). */
+interface WithStats {
+  stats?: PeerStats;
+}
 
 export function peerStats(peer: Peer): PeerStats {
-  let s = stats.get(peer);
-  if (s === undefined) {
-    s = new PeerStats();
-    stats.set(peer, s);
-  }
-  return s;
+  const p = peer as Peer & WithStats;
+  return (p.stats ??= new PeerStats());
 }

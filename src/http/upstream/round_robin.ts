@@ -110,12 +110,16 @@ export function recordOutcome(
   }
 }
 
+/** The tried-set of single-peer selections: always empty. */
+const NO_PEERS: Set<Peer> = new Set();
+
 export class RoundRobinSelection implements PeerSelection {
   tries: number;
   private readonly group: PeerLists;
   private readonly clock: Clock;
   private readonly single: boolean;
-  private readonly tried = new Set<Peer>();
+  /** Peers tried so far (a single peer needs no set: it is never tried twice). */
+  private readonly tried: Set<Peer>;
   private list: readonly Peer[];
   private onBackups = false;
   /** Where "upstream server temporarily disabled" goes (the request's error log). */
@@ -127,19 +131,21 @@ export class RoundRobinSelection implements PeerSelection {
     this.warn = warn;
     this.list = group.peers;
     this.single = group.peers.length === 1 && group.backups.length === 0;
+    this.tried = this.single ? NO_PEERS : new Set<Peer>();
     this.tries = group.peers.length + group.backups.length;
   }
 
   /** The next peer; `hint` (sticky) asks for a bound one, honoured while it is usable. */
   pick(hint?: PeerHint): Peer | null {
-    const now = seconds(this.clock);
-    let peer: Peer | null;
     if (this.single) {
+      // one peer, no backups: no accounting, nothing else to fall back to
       const only = this.list[0]!;
-      peer = only.down ? null : only;
-    } else {
-      peer = smoothPick(this.list, this.tried, now, hintedPeer(this.list, this.tried, now, hint));
+      if (only.down) return null;
+      only.conns++;
+      return only;
     }
+    const now = seconds(this.clock);
+    let peer = smoothPick(this.list, this.tried, now, hintedPeer(this.list, this.tried, now, hint));
     if (peer === null && !this.onBackups && this.group.backups.length > 0) {
       // nginx switches to the backup list and forgets what it tried (its bitmap is reset).
       this.onBackups = true;

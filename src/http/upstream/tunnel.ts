@@ -20,6 +20,7 @@ export function tunnel(
   const owner: ConnectionOwner = {
     onConnect: () => {},
     onData: (_c, data) => {
+      upstream.retain();
       if (!client.write(data)) {
         up.pause();
         client.once('drain', () => up.resume());

@@ -17,16 +17,19 @@ export interface AttemptRecord {
   length: number;
 }
 
-const KEY = 'http_upstream';
+/** What the upstream module keeps per request (r.upstreamState): its attempts and the last head. */
+export class UpstreamState {
+  readonly attempts: AttemptRecord[] = [];
+  head: UpstreamHeadFields | null = null;
+}
+
+function stateOf(r: HttpRequest): UpstreamState {
+  return (r.upstreamState ??= new UpstreamState());
+}
 
 /** The attempts of `r` (created on first use by the proxy). */
 export function attemptsOf(r: HttpRequest): AttemptRecord[] {
-  let list = r.ctx.get(KEY) as AttemptRecord[] | undefined;
-  if (list === undefined) {
-    list = [];
-    r.ctx.set(KEY, list);
-  }
-  return list;
+  return stateOf(r).attempts;
 }
 
 /** A new attempt on `addr`, started now. */
@@ -40,7 +43,7 @@ export function beginAttempt(r: HttpRequest, addr: string): AttemptRecord {
     responseTime: -1,
     length: -1,
   };
-  attemptsOf(r).push(rec);
+  stateOf(r).attempts.push(rec);
   return rec;
 }
 
@@ -50,14 +53,12 @@ export interface UpstreamHeadFields {
   readonly values: readonly string[];
 }
 
-const HEAD_KEY = 'http_upstream:head';
-
 /**
  * The proxy read a response head: $upstream_cookie_* reads it from now on. Only the last head
  * counts, as nginx keeps only the last server's; the parser clears it when a retry starts.
  */
 export function recordUpstreamHead(r: HttpRequest, head: UpstreamHeadFields): void {
-  r.ctx.set(HEAD_KEY, head);
+  stateOf(r).head = head;
 }
 
 /** ngx_http_parse_set_cookie_lines: cookie `name` of the first Set-Cookie line that sets it. */
@@ -83,7 +84,7 @@ function msec(ms: number): string {
 
 function joined(field: (a: AttemptRecord) => string): (r: HttpRequest) => string | undefined {
   return (r) => {
-    const list = r.ctx.get(KEY) as AttemptRecord[] | undefined;
+    const list = r.upstreamState?.attempts;
     if (list === undefined || list.length === 0) return undefined;
     let out = field(list[0]!);
     for (let i = 1; i < list.length; i++) out += `, ${field(list[i]!)}`;
@@ -109,8 +110,8 @@ export const upstreamVariables: readonly VariableDef[] = [
     name: 'upstream_cookie_',
     prefix: true,
     get: (r, name) => {
-      const head = r.ctx.get(HEAD_KEY) as UpstreamHeadFields | undefined;
-      return head === undefined ? undefined : setCookieValue(head, name.slice(16));
+      const head = r.upstreamState?.head;
+      return head == null ? undefined : setCookieValue(head, name.slice(16));
     },
   },
 ];
