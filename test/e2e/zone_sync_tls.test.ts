@@ -4,7 +4,8 @@
 // certificate from a CA nobody trusts, a missing client certificate, a wrong name through
 // zone_sync_ssl_name: no record crosses, and the error log says why.
 // The pages' fixed ports (`listen 9000`, the resolver at 127.0.0.1:49153) are used as written:
-// every node binds 9000 on its own 127.0.0.x (--listen-address); only this file binds 49153.
+// every node binds 9000 on its own 127.0.0.x (--listen-address); 49153 is shared with the example
+// cluster (test/e2e/readme.test.ts), so this file takes the example cluster's lock.
 import assert from 'node:assert/strict';
 import { copyFileSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ import {
   standardHttp,
   startCluster,
 } from '../helpers/cluster.ts';
+import { lock } from '../helpers/example_cluster_lock.ts';
 import { waitFor } from '../helpers/instance.ts';
 
 const BASE = 50;
@@ -95,8 +97,11 @@ stream {
 }`;
 
 let pki: TestPki;
+let release: () => void;
 
-before(() => {
+before(async () => {
+  // The resolver address 127.0.0.1:49153 is the example cluster's too: one user at a time.
+  release = await lock(10 * 60_000);
   pki = makeTestPki();
   // zonesync verifies a `resolve`d peer by its name unless told otherwise; NGINX documents the
   // resolved address as the default name. A certificate naming both passes either way.
@@ -114,7 +119,10 @@ before(() => {
   copyFileSync(pki.file('ca.crt'), pki.file('server_ca.pem'));
   copyFileSync(pki.file('ca.crt'), pki.file('zone_sync_ca.pem'));
 });
-after(() => rmSync(pki.dir, { recursive: true, force: true }));
+after(() => {
+  rmSync(pki.dir, { recursive: true, force: true });
+  release();
+});
 
 /** A cluster running `stream` (with /opt/ssl/ pointing at the test PKI) and the standard http. */
 function seedCluster(stream: string, size: number, waitMeshed = true): Promise<Cluster> {
