@@ -1,6 +1,7 @@
 // Stream TLS listeners: the handshake, mutual TLS that closes a peer without a valid certificate
 // before any module sees it (logged in nginx's words), and `-t` on every configuration of the
 // NGINXaaS runtime-state-sharing document.
+
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import tls from 'node:tls';
 import { modules } from '../../src/modules.ts';
 import { makeTestPki, type TestPki } from '../helpers/certs.ts';
 import { type Instance, rawExchange, runZonesync, startZonesync, waitFor } from '../helpers/instance.ts';
+import { SEED_CONFIGS } from '../helpers/seed_configs.ts';
 
 let pki: TestPki;
 let z: Instance;
@@ -106,73 +108,6 @@ test('a client that does not speak TLS fails the handshake, logged as nginx logs
     'handshake log',
   );
 });
-
-// The four configurations of docs.nginx.com's NGINXaaS "Runtime State Sharing" page, verbatim.
-const SEED_CONFIGS = [
-  `stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000; # should match the port specified with zone_sync_server
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-  }
-}`,
-  `stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000 ssl;
-
-    ssl_certificate     /opt/ssl/server.crt;
-    ssl_certificate_key /opt/ssl/server.key;
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-    zone_sync_ssl    on;
-  }
-}`,
-  `stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000 ssl;
-
-    ssl_certificate     /opt/ssl/server.crt;
-    ssl_certificate_key /opt/ssl/server.key;
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-
-    zone_sync_ssl                     on;
-    zone_sync_ssl_verify              on;
-    zone_sync_ssl_trusted_certificate /opt/ssl/server_ca.pem;
-  }
-}`,
-  `stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000 ssl;
-
-    ssl_certificate     /opt/ssl/zone_sync.crt;
-    ssl_certificate_key /opt/ssl/zone_sync.key;
-    ssl_verify_client       on;
-    ssl_client_certificate /opt/ssl/zone_sync_ca.pem;
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-
-    zone_sync_ssl                     on;
-    zone_sync_ssl_verify              on;
-    zone_sync_ssl_trusted_certificate /opt/ssl/zone_sync_ca.pem;
-
-    zone_sync_ssl_certificate     /opt/ssl/zone_sync.crt;
-    zone_sync_ssl_certificate_key /opt/ssl/zone_sync.key;
-  }
-}`,
-];
 
 /** The Key Vault files of the page, as test PKI files. */
 const SEED_FILES: Record<string, string> = {

@@ -20,81 +20,10 @@ import {
 } from '../helpers/cluster.ts';
 import { lock } from '../helpers/example_cluster_lock.ts';
 import { waitFor } from '../helpers/instance.ts';
+import { MUTUAL, PLAIN, TLS, TLS_VERIFY } from '../helpers/seed_configs.ts';
 
 const BASE = 50;
 const NAME = 'internal.nginxaas.nginx.com';
-
-// ---- The page's stream blocks, verbatim but for the /opt/ssl/ paths ----
-const PLAIN = `
-stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000; # should match the port specified with zone_sync_server
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-  }
-}`;
-
-const TLS = `
-stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000 ssl;
-
-    ssl_certificate     /opt/ssl/server.crt;
-    ssl_certificate_key /opt/ssl/server.key;
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-    zone_sync_ssl    on;
-  }
-}`;
-
-const TLS_VERIFY = `
-stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000 ssl;
-
-    ssl_certificate     /opt/ssl/server.crt;
-    ssl_certificate_key /opt/ssl/server.key;
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-
-    zone_sync_ssl                     on;
-    zone_sync_ssl_verify              on;
-    zone_sync_ssl_trusted_certificate /opt/ssl/server_ca.pem;
-  }
-}`;
-
-const MUTUAL = `
-stream {
-  resolver 127.0.0.1:49153 valid=20s;
-
-  server {
-    listen 9000 ssl;
-
-    ssl_certificate     /opt/ssl/zone_sync.crt;
-    ssl_certificate_key /opt/ssl/zone_sync.key;
-    ssl_verify_client       on;
-    ssl_client_certificate /opt/ssl/zone_sync_ca.pem;
-
-    zone_sync;
-    zone_sync_server internal.nginxaas.nginx.com:9000 resolve;
-
-    zone_sync_ssl                     on;
-    zone_sync_ssl_verify              on;
-    zone_sync_ssl_trusted_certificate /opt/ssl/zone_sync_ca.pem;
-
-    zone_sync_ssl_certificate     /opt/ssl/zone_sync.crt;
-    zone_sync_ssl_certificate_key /opt/ssl/zone_sync.key;
-  }
-}`;
 
 let pki: TestPki;
 let release: () => void;
