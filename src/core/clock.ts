@@ -136,10 +136,18 @@ export class Hlc {
    * nothing) when the remote wall is more than `maxSkewMs` ahead of our wall clock.
    */
   update(remote: Stamp): Stamp {
+    this.observe(stampWall(remote), stampLogical(remote));
+    return makeStamp(this.lastWall, this.logical);
+  }
+
+  /**
+   * `update()` of the stamp (`rWall`, `rLogical`) without building bigints (the replication hot
+   * path); read the receive stamp from `wall` and `logical`.
+   */
+  observe(rWall: number, rLogical: number): void {
     const pt = this.clock.now();
-    const rWall = stampWall(remote);
     if (rWall - pt > this.maxSkewMs) throw new ClockSkewError(rWall - pt, this.maxSkewMs);
-    const rCounter = stampCounter(remote);
+    const rCounter = rLogical >>> 16;
     const wall = Math.max(this.lastWall, rWall, pt);
     if (wall === this.lastWall && wall === rWall) {
       this.counter = Math.max(this.counter, rCounter);
@@ -154,7 +162,6 @@ export class Hlc {
       this.lastWall = wall;
       this.counter = 0;
     }
-    return makeStamp(this.lastWall, this.logical);
   }
 
   /** Next counter in the same millisecond; past 65535 it borrows the next millisecond instead. */

@@ -14,7 +14,7 @@
 //  44       key bytes, then value bytes (opaque to the store: the module's encoding)
 //
 // 44 bytes of overhead: a limit_req state (4-byte $binary_remote_addr, 16-byte value) is 64 bytes.
-import { makeStamp, type Stamp } from '../core/clock.ts';
+import { makeStamp, type Stamp, stampLogical, stampWall } from '../core/clock.ts';
 
 export const R_EXPIRE = 0;
 export const R_WALL = 8;
@@ -39,6 +39,55 @@ export interface ZoneRecord {
   readonly expireAt: number;
   /** A tombstone: the key was deleted at `stamp`; `value` is empty. */
   readonly deleted: boolean;
+}
+
+/**
+ * A record with its stamp unpacked (wall, logical), the stamp's bigint built only when asked for:
+ * what the change feed and the wire decoder hand out, so the hot paths never allocate a bigint.
+ */
+export class StampedRecord implements ZoneRecord {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly wall: number;
+  /** `counter << 16 | node id`. */
+  readonly logical: number;
+  readonly expireAt: number;
+  readonly deleted: boolean;
+  constructor(
+    key: Uint8Array,
+    value: Uint8Array,
+    wall: number,
+    logical: number,
+    expireAt: number,
+    deleted: boolean,
+  ) {
+    this.key = key;
+    this.value = value;
+    this.wall = wall;
+    this.logical = logical;
+    this.expireAt = expireAt;
+    this.deleted = deleted;
+  }
+  get stamp(): Stamp {
+    return makeStamp(this.wall, this.logical);
+  }
+}
+
+/** The wall part of a record's stamp, without a bigint when the record carries it unpacked. */
+export function recordWall(r: ZoneRecord): number {
+  const wall = (r as { readonly wall?: unknown }).wall;
+  return typeof wall === 'number' ? wall : stampWall(r.stamp);
+}
+
+/** The logical part (`counter << 16 | node`) of a record's stamp, as `recordWall`. */
+export function recordLogical(r: ZoneRecord): number {
+  const logical = (r as { readonly logical?: unknown }).logical;
+  return typeof logical === 'number' ? logical >>> 0 : stampLogical(r.stamp);
+}
+
+/** Whether stamp (aWall, aLogical) orders after (bWall, bLogical): `a > b` on the packed stamps. */
+export function stampAfter(aWall: number, aLogical: number, bWall: number, bLogical: number): boolean {
+  return aWall > bWall || (aWall === bWall && aLogical >>> 0 > bLogical >>> 0);
 }
 
 /** Typed views over one zone's buffer; every field access goes through these. */

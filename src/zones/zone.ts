@@ -3,9 +3,18 @@
 // snapshot, and `applyRemote`, which merges a peer's record by the type's rule. Remote applies are
 // not fed back into the change feed (that would echo them around the mesh); `onRemote` sees them.
 import type { Clock, Hlc } from '../core/clock.ts';
-import { makeStamp, stampLogical, stampWall, systemClock } from '../core/clock.ts';
+import { systemClock } from '../core/clock.ts';
 import type { Level } from '../core/error_log.ts';
-import { MAX_KEY_LENGTH, type RecordView, type ZoneRecord } from './record.ts';
+import {
+  MAX_KEY_LENGTH,
+  type RecordView,
+  recordLogical,
+  recordWall,
+  StampedRecord,
+  stampAfter,
+  type ZoneMemory,
+  type ZoneRecord,
+} from './record.ts';
 import { type Key, type StoreStats, type WriteOptions, ZoneStore } from './zone_store.ts';
 
 /** A peer's record wins ('take'), ours stays ('keep'), or the two combine into a new value. */
@@ -46,7 +55,8 @@ export interface ZoneType {
  * Stamps end in the writer's node id, so two nodes never tie; an equal stamp is the same write again.
  */
 export function lastWriterWins(local: RecordView | undefined, remote: ZoneRecord): MergeDecision {
-  return local === undefined || remote.stamp > local.stamp ? 'take' : 'keep';
+  if (local === undefined) return 'take';
+  return stampAfter(recordWall(remote), recordLogical(remote), local.wall, local.logical) ? 'take' : 'keep';
 }
 
 export type ZoneLog = (level: Level, message: string) => void;
@@ -69,6 +79,8 @@ export interface ZoneOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const STALE: { readonly result: ApplyResult } = { result: 'stale' };
+const APPLIED: { readonly result: ApplyResult } = { result: 'applied' };
 const encoder = new TextEncoder();
 
 export class Zone {
@@ -125,8 +137,11 @@ export class Zone {
     this.hlc.advance();
     const wall = this.hlc.wall;
     const logical = this.hlc.logical;
-    if (!this.write(key, value, { expireAt, wall, logical })) return 'full';
-    if (this.changeListeners.size > 0) this.emit(key, value, wall, logical, expireAt, false);
+    const fed = this.changeListeners.size > 0;
+    // A fed change needs the key's bytes anyway: encode a string once, for the store and the feed.
+    const bytes = fed && typeof key === 'string' ? encoder.encode(key) : key;
+    if (!this.write(bytes, value, { expireAt, wall, logical })) return 'full';
+    if (fed) this.emit(bytes, value, wall, logical, expireAt, false, bytes !== key);
     return 'ok';
   }
 
@@ -179,6 +194,16 @@ export class Zone {
   }
 
   /**
+   * `snapshot()` without copies: visit the unexpired records of hash bucket `bucket` onwards, in
+   * place (`off` into `memory`, see record.ts; valid only during the call, which must not change
+   * the store), until at least `minRecords` were visited or the buckets run out. Returns the bucket
+   * to continue from, or -1 when the walk is done.
+   */
+  scanSnapshot(bucket: number, minRecords: number, visit: (memory: ZoneMemory, off: number) => void): number {
+    return this.store.scan(bucket, minRecords, this.clock.now(), visit);
+  }
+
+  /**
    * Merge a record from a peer. The HLC observes its stamp first, so later local writes order after
    * it; a stamp too far in the future is refused (see Hlc.update). Nothing is fed to `subscribe`.
    */
@@ -200,39 +225,53 @@ export class Zone {
     this.remoteListeners.clear();
   }
 
-  private applyChecked(record: ZoneRecord): { result: ApplyResult; reason?: string } {
+  private applyChecked(record: ZoneRecord): { readonly result: ApplyResult; readonly reason?: string } {
     if (!this.sync) return { result: 'rejected', reason: `zone "${this.name}" is not synced` };
     if (record.key.length > MAX_KEY_LENGTH) return { result: 'rejected', reason: 'key too long' };
+    let wall = recordWall(record);
+    let logical = recordLogical(record);
     try {
-      this.hlc.update(record.stamp);
+      this.hlc.observe(wall, logical);
     } catch (err) {
       return { result: 'rejected', reason: (err as Error).message };
     }
-    if (record.expireAt !== 0 && record.expireAt <= this.clock.now()) return { result: 'stale' };
-    const stored = this.store.get(record.key);
-    const local =
-      stored && (stored.expireAt === 0 || stored.expireAt > this.clock.now()) ? stored : undefined;
+    const now = this.clock.now();
+    if (record.expireAt !== 0 && record.expireAt <= now) return STALE;
+    const key = record.key;
+    const hash = this.store.hashOf(key);
+    const stored = this.store.getHashed(key, hash);
+    const local = stored && (stored.expireAt === 0 || stored.expireAt > now) ? stored : undefined;
     const decision = this.type.merge(local, record);
-    if (decision === 'keep') return { result: 'stale' };
-    let { stamp, expireAt } = record;
+    if (decision === 'keep') return STALE;
+    let expireAt = record.expireAt;
     let value = record.value;
     if (decision !== 'take') {
       value = decision;
-      if (local !== undefined && local.stamp > stamp) ({ stamp, expireAt } = local);
+      if (local !== undefined && stampAfter(local.wall, local.logical, wall, logical)) {
+        wall = local.wall;
+        logical = local.logical;
+        expireAt = local.expireAt;
+      }
     }
-    const wall = stampWall(stamp);
-    const logical = stampLogical(stamp);
     const tombstone = decision === 'take' && record.deleted;
-    if (!this.write(record.key, tombstone ? EMPTY : value, { expireAt, wall, logical, tombstone })) {
+    if (!this.writeRemote(key, hash, tombstone ? EMPTY : value, { expireAt, wall, logical, tombstone })) {
       return { result: 'rejected', reason: 'zone is full' };
     }
-    return { result: 'applied' };
+    return APPLIED;
   }
 
   /** Store, making room by the type's rule once; logs nginx's alert when that fails too. */
   private write(key: Key, value: Uint8Array, options: WriteOptions): boolean {
     if (this.store.set(key, value, options) === 'ok') return true;
     if (this.type.onFull(this) && this.store.set(key, value, options) === 'ok') return true;
+    this.log('alert', `could not allocate node${this.logContext}`);
+    return false;
+  }
+
+  /** write() of a peer's record, its key already hashed. */
+  private writeRemote(key: Uint8Array, hash: number, value: Uint8Array, options: WriteOptions): boolean {
+    if (this.store.setHashed(key, hash, value, options) === 'ok') return true;
+    if (this.type.onFull(this) && this.store.setHashed(key, hash, value, options) === 'ok') return true;
     this.log('alert', `could not allocate node${this.logContext}`);
     return false;
   }
@@ -244,14 +283,16 @@ export class Zone {
     logical: number,
     expireAt: number,
     deleted: boolean,
+    ownKey = false,
   ) {
-    const change: ZoneRecord = {
-      key: typeof key === 'string' ? encoder.encode(key) : key.slice(),
-      value: value.slice(),
-      stamp: makeStamp(wall, logical),
+    const change = new StampedRecord(
+      typeof key === 'string' ? encoder.encode(key) : ownKey ? key : key.slice(),
+      value.slice(),
+      wall,
+      logical,
       expireAt,
       deleted,
-    };
+    );
     for (const listener of this.changeListeners) listener(change);
   }
 }

@@ -134,9 +134,19 @@ export class ZoneStore {
   /** The record, tombstone or expired alike (the zone filters), or undefined. */
   get(key: Key): RecordView | undefined {
     const k = keyBytes(key);
+    return this.getHashed(k, hashBytes(k));
+  }
+
+  /** The hash get/setHashed take for these key bytes (one hash for a read and a write of a key). */
+  hashOf(key: Uint8Array): number {
+    return hashBytes(key);
+  }
+
+  /** get() of key bytes whose hashOf() is `hash`. */
+  getHashed(k: Uint8Array, hash: number): RecordView | undefined {
     this.lock();
     try {
-      const off = this.find(k, hashBytes(k));
+      const off = this.find(k, hash);
       return off === 0 ? undefined : new RecordView(this.memory, off);
     } finally {
       this.unlock();
@@ -149,9 +159,13 @@ export class ZoneStore {
    */
   set(key: Key, value: Uint8Array, options: WriteOptions = {}): 'ok' | 'full' {
     const k = keyBytes(key);
+    return this.setHashed(k, hashBytes(k), value, options);
+  }
+
+  /** set() of key bytes whose hashOf() is `hash`. */
+  setHashed(k: Uint8Array, hash: number, value: Uint8Array, options: WriteOptions = {}): 'ok' | 'full' {
     if (k.length > MAX_KEY_LENGTH)
       throw new RangeError(`zone key of ${k.length} bytes exceeds ${MAX_KEY_LENGTH}`);
-    const hash = hashBytes(k);
     const need = RECORD_HEADER_BYTES + k.length + value.length;
     this.lock();
     try {
@@ -294,6 +308,37 @@ export class ZoneStore {
       yield* batch;
       batch.length = 0;
     }
+  }
+
+  /**
+   * Visit the records whose expiry is after `now` (or never) in place, bucket by bucket from
+   * `bucket`, until at least `minRecords` were visited or the buckets run out; returns the next
+   * bucket, or -1 at the end. The lock is held during the call: `visit` reads the record at `off`
+   * and must not call the store. As with records(), a record written between calls may be missed.
+   */
+  scan(
+    bucket: number,
+    minRecords: number,
+    now: number,
+    visit: (memory: ZoneMemory, off: number) => void,
+  ): number {
+    const { u32, f64, memory } = this;
+    let b = bucket;
+    let n = 0;
+    this.lock();
+    try {
+      for (; b < this.bucketCount && n < minRecords; b++) {
+        for (let off = u32[(HEADER_BYTES >> 2) + b]; off !== 0; off = u32[(off + R_CHAIN) >> 2]) {
+          const at = f64[(off + R_EXPIRE) >> 3];
+          if (at !== 0 && at <= now) continue;
+          visit(memory, off);
+          n++;
+        }
+      }
+    } finally {
+      this.unlock();
+    }
+    return b < this.bucketCount ? b : -1;
   }
 
   stats(): StoreStats {

@@ -3,8 +3,20 @@
 // again (the next batch continues after them, or in a new buffer when this one is full), so the
 // socket may hold them as long as it likes; nothing is copied or allocated per record.
 
-import { stampLogical, stampWall } from '../../core/clock.ts';
-import type { ZoneRecord } from '../../zones/record.ts';
+import {
+  F_TOMBSTONE,
+  R_EXPIRE,
+  R_FLAGS,
+  R_KEY_LENGTH,
+  R_LOGICAL,
+  R_VALUE_LENGTH,
+  R_WALL,
+  recordLogical,
+  recordWall,
+  RECORD_HEADER_BYTES as STORED_HEADER_BYTES,
+  type ZoneMemory,
+  type ZoneRecord,
+} from '../../zones/record.ts';
 import {
   type CatalogueEntry,
   DEFAULT_MAX_FRAME,
@@ -207,8 +219,45 @@ export class FrameWriter {
     this.u32(p + 7, logical);
     this.u48(p + 11, wall);
     this.u48(p + 17, expireAt);
-    copy(b, p + RECORD_HEADER_BYTES, key);
-    copy(b, p + RECORD_HEADER_BYTES + k, value);
+    copy(b, p + RECORD_HEADER_BYTES, key, 0, k);
+    copy(b, p + RECORD_HEADER_BYTES + k, value, 0, v);
+    this.pos = p + size;
+    this.count++;
+    return true;
+  }
+
+  /**
+   * record() for the record at byte `off` of a zone's buffer (record.ts), read in place: the key
+   * and value are copied once, from the zone's memory straight into the frame.
+   */
+  recordAt(m: ZoneMemory, off: number): boolean {
+    const k = m.u16[(off + R_KEY_LENGTH) >> 1];
+    const v = m.u32[(off + R_VALUE_LENGTH) >> 2];
+    const deleted = (m.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) !== 0;
+    if (this.frameStart < 0) throw new Error('record() without beginRecords()');
+    if (deleted && v !== 0) throw new RangeError('a tombstone carries no value');
+    const wall = m.f64[(off + R_WALL) >> 3];
+    const expireAt = m.f64[(off + R_EXPIRE) >> 3];
+    if (k === 0 || !(wall >= 0 && wall <= MAX_U48 && expireAt >= 0 && expireAt <= MAX_U48)) {
+      throw new RangeError(`key length ${k}, wall ${wall} or expireAt ${expireAt} out of range`);
+    }
+    const size = RECORD_HEADER_BYTES + k + v;
+    if (FRAME_HEADER_BYTES + RECORDS_PREFIX_BYTES + size > this.maxFrame) return false;
+    if (this.count > 0 && this.pos + size - this.frameStart > this.frameLimit) {
+      this.endRecords();
+      this.openRecords();
+    }
+    this.ensure(size);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = deleted ? 1 : 0;
+    b[p + 1] = k;
+    b[p + 2] = k >>> 8;
+    this.u32(p + 3, v);
+    this.u32(p + 7, m.u32[(off + R_LOGICAL) >> 2]);
+    this.u48(p + 11, wall);
+    this.u48(p + 17, expireAt);
+    copy(b, p + RECORD_HEADER_BYTES, m.u8, off + STORED_HEADER_BYTES, k + v);
     this.pos = p + size;
     this.count++;
     return true;
@@ -216,7 +265,7 @@ export class FrameWriter {
 
   /** record() for a record as the zones hand it out (a change, a snapshot copy). */
   addRecord(r: ZoneRecord): boolean {
-    return this.record(r.key, r.value, stampWall(r.stamp), stampLogical(r.stamp), r.expireAt, r.deleted);
+    return this.record(r.key, r.value, recordWall(r), recordLogical(r), r.expireAt, r.deleted);
   }
 
   /** Close the open records frame; one that received no record is dropped. */
@@ -284,10 +333,9 @@ export class FrameWriter {
 }
 
 /** Short keys and values are copied faster by hand than by TypedArray.set. */
-function copy(dst: Uint8Array, at: number, src: Uint8Array): void {
-  const n = src.length;
-  if (n > 32) dst.set(src, at);
-  else for (let i = 0; i < n; i++) dst[at + i] = src[i];
+function copy(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
+  if (n > 32) dst.set(src.subarray(from, from + n), at);
+  else for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
 }
 
 function tlvValue(text: string | undefined): Buffer | undefined {

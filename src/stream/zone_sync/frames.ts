@@ -1,8 +1,7 @@
 // The zone_sync wire vocabulary (docs/protocol.md): frame type codes, limits, the decoded frame
 // shapes, and ProtocolError. The writer (frame_writer.ts) and the reader (frame_parser.ts, codec.ts)
 // share these, so a layout is named once.
-import { makeStamp, type Stamp } from '../../core/clock.ts';
-import type { ZoneRecord } from '../../zones/record.ts';
+import { StampedRecord } from '../../zones/record.ts';
 
 /** Protocol versions this build speaks (the preamble announces the range). */
 export const MIN_VERSION = 1;
@@ -105,34 +104,8 @@ export interface CatalogueEntry {
  * A decoded record. `key` and `value` are views into the received bytes: the decoder never writes
  * to memory it has handed out, so they stay valid, but they keep that chunk alive; copy to keep.
  */
-export class WireRecord implements ZoneRecord {
-  readonly key: Uint8Array;
-  readonly value: Uint8Array;
-  readonly wall: number;
-  /** `counter << 16 | node id`. */
-  readonly logical: number;
-  readonly expireAt: number;
-  readonly deleted: boolean;
-  constructor(
-    key: Uint8Array,
-    value: Uint8Array,
-    wall: number,
-    logical: number,
-    expireAt: number,
-    deleted: boolean,
-  ) {
-    this.key = key;
-    this.value = value;
-    this.wall = wall;
-    this.logical = logical;
-    this.expireAt = expireAt;
-    this.deleted = deleted;
-  }
-  /** Built on demand: most records are compared through it once or twice. */
-  get stamp(): Stamp {
-    return makeStamp(this.wall, this.logical);
-  }
-}
+/** A record as decoded from a RECORDS or SNAPSHOT_CHUNK frame (key and value view the frame). */
+export class WireRecord extends StampedRecord {}
 
 export type Frame =
   | Preamble

@@ -4,7 +4,7 @@
 // It writes frames into the connection's FrameWriter; the connection decides when (priorities,
 // socket backlog) and puts the bytes on the wire.
 import type { Level } from '../../core/error_log.ts';
-import type { ZoneRecord } from '../../zones/record.ts';
+import { R_KEY_LENGTH, R_VALUE_LENGTH, type ZoneMemory, type ZoneRecord } from '../../zones/record.ts';
 import type { Zone } from '../../zones/zone.ts';
 import { type FrameWriter, ProtocolError } from './codec.ts';
 
@@ -20,9 +20,13 @@ export interface Written {
 interface OpenSnapshot {
   readonly index: number;
   readonly zone: Zone;
-  readonly records: Iterator<ZoneRecord>;
+  /** The zone's hash bucket the walk continues from (Zone.scanSnapshot); -1: all read. */
+  bucket: number;
   count: number;
 }
+
+/** Records are read from the zone (under its lock) about this many bytes' worth at a time. */
+const SCAN_BYTES = 512;
 
 const latin1 = new TextDecoder('latin1');
 
@@ -121,7 +125,7 @@ export class Outbound {
         this.caughtUpOwed = false;
         return { frames: 0, bytes: 0 };
       }
-      this.open = { ...next, records: next.zone.snapshot(), count: 0 };
+      this.open = { ...next, bucket: 0, count: 0 };
       this.writer.snapshotBegin(next.index);
     }
     const open = this.open;
@@ -129,15 +133,12 @@ export class Outbound {
     const start = this.writer.length;
     // Frames may grow past the chunk size by one record: a chunk stops after the record that fills it.
     this.writer.beginRecords('snapshot-chunk', open.index);
-    let done = false;
-    while (this.writer.length - start < SNAPSHOT_CHUNK_BYTES) {
-      const next = open.records.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      if (this.add(open.index, next.value)) open.count++;
+    for (let room = SNAPSHOT_CHUNK_BYTES; open.bucket >= 0 && room > 0; ) {
+      // As many records as fit the room left if each took SCAN_BYTES: the chunk overshoots little.
+      open.bucket = open.zone.scanSnapshot(open.bucket, Math.ceil(room / SCAN_BYTES), this.visit);
+      room = SNAPSHOT_CHUNK_BYTES - (this.writer.length - start);
     }
+    const done = open.bucket < 0;
     this.writer.endRecords();
     const written = { frames: this.writer.recordFrames - framesBefore, bytes: this.writer.length - start };
     this.inFlight += written.bytes;
@@ -160,13 +161,28 @@ export class Outbound {
     this.open = null;
   }
 
+  /** A snapshot record, read in place from the open zone's memory (see Zone.scanSnapshot). */
+  private readonly visit = (m: ZoneMemory, off: number): void => {
+    const open = this.open as OpenSnapshot;
+    if (this.writer.recordAt(m, off)) {
+      open.count++;
+      return;
+    }
+    const bytes = m.u16[(off + R_KEY_LENGTH) >> 1] + m.u32[(off + R_VALUE_LENGTH) >> 2];
+    this.tooLarge(open.index, bytes);
+  };
+
   /** One record; one too large for the peer's frames is logged and skipped, as NGINX does. */
   private add(index: number, record: ZoneRecord): boolean {
     if (this.writer.addRecord(record)) return true;
+    this.tooLarge(index, record.key.length + record.value.length);
+    return false;
+  }
+
+  private tooLarge(index: number, bytes: number): void {
     this.log(
       'error',
-      `zone_sync: record of ${record.key.length + record.value.length} bytes in zone index ${index} does not fit the peer's frame of ${this.writer.maxFrame} bytes, skipped`,
+      `zone_sync: record of ${bytes} bytes in zone index ${index} does not fit the peer's frame of ${this.writer.maxFrame} bytes, skipped`,
     );
-    return false;
   }
 }
