@@ -12,12 +12,12 @@ import type { BuildContext, HttpRequest, LocationConf, PhaseHandler } from '../t
 import { OK } from '../types.ts';
 import {
   acquireLogFile,
-  closeAll,
-  reopenAll,
   type BufferOptions,
+  closeAll,
   DynamicLogFiles,
   type LogFile,
   releaseCycleFiles,
+  reopenAll,
 } from './log_file.ts';
 import {
   COMBINED_TEXT,
@@ -26,7 +26,6 @@ import {
   type LogFormatSpec,
   parseFormat,
 } from './log_format.ts';
-
 
 /** One `access_log` as written (entry.value). */
 export type AccessLogSpec =
