@@ -20,8 +20,6 @@ import {
   R_HASH,
   R_KEY_LENGTH,
   R_LOGICAL,
-  R_NEXT,
-  R_PREV,
   R_VALUE_LENGTH,
   R_WALL,
   RECORD_HEADER_BYTES,
@@ -30,13 +28,16 @@ import {
   type ZoneRecord,
 } from './record.ts';
 import { Slab, type SlabStats } from './slab.ts';
+import { hashBytes, type Key, keyBytes } from './zone_key.ts';
+import { lruPushHead, lruUnlink, W_LRU_HEAD, W_LRU_TAIL } from './zone_lru.ts';
+
+export type { Key };
 
 const W_LOCK = 0;
 const W_MAGIC = 1;
 const W_RECORDS = 2;
 const W_TOMBSTONES = 3;
-const W_LRU_HEAD = 4;
-const W_LRU_TAIL = 5;
+// words 4 and 5: W_LRU_HEAD, W_LRU_TAIL (zone_lru.ts)
 const W_BUCKETS = 6;
 const W_SWEEP = 7;
 const W_BYTES = 8;
@@ -44,8 +45,6 @@ const HEADER_BYTES = 64;
 const MAGIC = 0x7a6e3031; // "zn01": bump when the layout changes
 /** One hash bucket per this many bytes of zone: chains of ~5 when full of 64-byte records (limit_req). */
 const BYTES_PER_BUCKET = 320;
-
-export type Key = Uint8Array | string;
 
 export interface WriteOptions {
   /** Wall ms after which the record expires; 0 or absent = never. */
@@ -63,25 +62,6 @@ export interface StoreStats extends SlabStats {
   tombstones: number;
   /** Bytes of chunks holding records. */
   bytesUsed: number;
-}
-
-const encoder = new TextEncoder();
-let scratch = new Uint8Array(256);
-
-/** Key bytes; a string is encoded into a shared scratch buffer (valid until the next call). */
-function keyBytes(key: Key): Uint8Array {
-  if (typeof key !== 'string') return key;
-  if (key.length * 3 > scratch.length) scratch = new Uint8Array(key.length * 3);
-  return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
-}
-
-/** FNV-1a with murmur3's finalizer, so the high bits (which pick the bucket) are mixed too. */
-function hashBytes(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export class ZoneStore {
@@ -171,7 +151,7 @@ export class ZoneStore {
     try {
       let off = this.find(k, hash);
       if (off !== 0 && this.slab.capacity(off) >= need) {
-        this.lruUnlink(off);
+        lruUnlink(this.u32, off);
         if (this.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) this.u32[W_TOMBSTONES]--;
       } else {
         const fresh = this.slab.alloc(need);
@@ -194,7 +174,7 @@ export class ZoneStore {
       if (options.tombstone) this.u32[W_TOMBSTONES]++;
       this.u32[(off + R_VALUE_LENGTH) >> 2] = value.length;
       this.u8.set(value, off + RECORD_HEADER_BYTES + k.length);
-      this.lruPushHead(off);
+      lruPushHead(this.u32, off);
       return 'ok';
     } finally {
       this.unlock();
@@ -221,8 +201,8 @@ export class ZoneStore {
     try {
       const off = this.find(k, hashBytes(k));
       if (off !== 0 && this.u32[W_LRU_HEAD] !== off) {
-        this.lruUnlink(off);
-        this.lruPushHead(off);
+        lruUnlink(this.u32, off);
+        lruPushHead(this.u32, off);
       }
       return off !== 0;
     } finally {
@@ -392,30 +372,10 @@ export class ZoneStore {
       while (u32[(p + R_CHAIN) >> 2] !== off) p = u32[(p + R_CHAIN) >> 2];
       u32[(p + R_CHAIN) >> 2] = next;
     }
-    this.lruUnlink(off);
+    lruUnlink(u32, off);
     if (this.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) u32[W_TOMBSTONES]--;
     u32[W_RECORDS]--;
     u32[W_BYTES] -= this.slab.capacity(off);
     this.slab.free(off);
-  }
-
-  private lruPushHead(off: number): void {
-    const u32 = this.u32;
-    const head = u32[W_LRU_HEAD];
-    u32[(off + R_PREV) >> 2] = 0;
-    u32[(off + R_NEXT) >> 2] = head;
-    if (head !== 0) u32[(head + R_PREV) >> 2] = off;
-    else u32[W_LRU_TAIL] = off;
-    u32[W_LRU_HEAD] = off;
-  }
-
-  private lruUnlink(off: number): void {
-    const u32 = this.u32;
-    const prev = u32[(off + R_PREV) >> 2];
-    const next = u32[(off + R_NEXT) >> 2];
-    if (prev !== 0) u32[(prev + R_NEXT) >> 2] = next;
-    else u32[W_LRU_HEAD] = next;
-    if (next !== 0) u32[(next + R_PREV) >> 2] = prev;
-    else u32[W_LRU_TAIL] = prev;
   }
 }

@@ -11,6 +11,7 @@ import {
   parseHeaderLine,
 } from './header_line.ts';
 import { LINE_AGAIN, LINE_BAD_09, parseRequestLine, RequestLineFields } from './request_line.ts';
+import { HeaderNameReader, methodName } from './request_names.ts';
 import type { EngineLimits, ParsedRequest } from './types.ts';
 import { normalizeUri } from './uri.ts';
 import { validateHost } from './validate_host.ts';
@@ -51,6 +52,7 @@ export class HeadParser {
   private readonly largeSize: number;
   private readonly line = new RequestLineFields();
   private readonly header = new HeaderLineFields();
+  private readonly headerName = new HeaderNameReader();
   /** Offset (from the request start) of the next unparsed line; -1 before the request line. */
   private pos = 0;
   private inHeaders = false;
@@ -262,18 +264,9 @@ export class HeadParser {
   private addHeader(buf: Buffer, start: number): number {
     const h = this.header;
     const d = this.draft!;
-    const slot = nameSlot(buf, start, h.nameEnd);
-    let rawName = slotRaw[slot];
-    let name: string;
-    if (sameBytes(rawName, buf, start, h.nameEnd)) name = slotLower[slot];
-    else {
-      rawName = buf.toString('latin1', start, h.nameEnd);
-      name = rawName.toLowerCase();
-      if (rawName.length <= 64) {
-        slotRaw[slot] = rawName;
-        slotLower[slot] = name;
-      }
-    }
+    this.headerName.read(buf, start, h.nameEnd);
+    const rawName = this.headerName.raw;
+    const name = this.headerName.lower;
     const value = buf.toString('latin1', h.valueStart, h.valueEnd);
     const i = this.count++;
     this.rawNames[i] = rawName;
@@ -378,40 +371,6 @@ function parseContentLength(value: string): number {
   }
   if (value.length === 19 && value > '9223372036854775807') return -1;
   return Number(value);
-}
-
-/** The method as a string; the common ones without decoding the bytes. */
-function methodName(buf: Buffer, start: number, end: number): string {
-  const n = end - start;
-  const c = buf[start];
-  if (n === 3 && c === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) return 'GET';
-  if (n === 4) {
-    const c1 = buf[start + 1];
-    const c2 = buf[start + 2];
-    const c3 = buf[start + 3];
-    if (c === 0x48 && c1 === 0x45 && c2 === 0x41 && c3 === 0x44) return 'HEAD';
-    if (c === 0x50 && c1 === 0x4f && c2 === 0x53 && c3 === 0x54) return 'POST';
-  }
-  return buf.toString('latin1', start, end);
-}
-
-/**
- * Header names seen lately, as received and lowercased, in slots by length and a few bytes:
- * the same names arrive on every request, so they are matched against the bytes, not decoded.
- */
-const NAME_SLOTS = 512;
-const slotRaw: string[] = new Array(NAME_SLOTS).fill('');
-const slotLower: string[] = new Array(NAME_SLOTS).fill('');
-
-function nameSlot(buf: Buffer, start: number, end: number): number {
-  const n = end - start;
-  return (n * 31 + buf[start]! * 7 + buf[end - 1]! * 3 + buf[start + (n >> 1)]!) & (NAME_SLOTS - 1);
-}
-
-function sameBytes(s: string, buf: Buffer, start: number, end: number): boolean {
-  if (s.length !== end - start) return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
-  return true;
 }
 
 /**

@@ -4,7 +4,6 @@
 // before the client's head is out become 502/504 (or the upstream's own status); after that the
 // client connection is cut, as nginx does. Messages follow nginx's error log word for word.
 
-import { PROGRAM, VERSION } from '../../core/version.ts';
 import {
   type ConnectionOwner,
   connectUpstream,
@@ -17,9 +16,9 @@ import {
   UpstreamResponseParser,
 } from '../engine/upstream_response_parser.ts';
 import { contentSettled } from '../phases.ts';
-import type { LocationCore, Request } from '../request.ts';
+import type { Request } from '../request.ts';
 import { DONE, type PhaseResult } from '../types.ts';
-import type { Peer, PeerSelection, UpstreamGroup } from '../upstream/balancer.ts';
+import type { Peer, PeerSelection } from '../upstream/balancer.ts';
 import {
   CONNECTING,
   during,
@@ -30,29 +29,15 @@ import {
   socketFailure,
   TIMED_OUT,
 } from '../upstream/failure_text.ts';
-import { type PeerStats, peerStats } from '../upstream/peer_stats.ts';
 import { tunnel } from '../upstream/tunnel.ts';
 import { keepaliveCacheOf } from '../upstream/upstream.ts';
-import { type AttemptRecord, beginAttempt, recordUpstreamHead } from '../upstream/variables.ts';
+import type { AttemptRecord } from '../upstream/variables.ts';
+import { UpstreamTry } from './proxy_attempt.ts';
 import type { ProxyConf } from './proxy_conf.ts';
-import { FT, FT_BY_STATUS, STATUS_BY_FT } from './proxy_conf.ts';
-import { type BodyFraming, copyResponseHeaders } from './proxy_headers.ts';
-
-/** What the content handler hands over: the request to send and how to send its body. */
-export interface OutgoingRequest {
-  readonly group: UpstreamGroup;
-  readonly schema: string;
-  /** The request-target sent upstream, also shown in error logs. */
-  readonly uri: string;
-  /** The whole head, request line to the empty line. */
-  readonly head: string;
-  readonly framing: BodyFraming;
-  /** The buffered body (null: none, or streamed from the client when `streamBody`). */
-  readonly body: Buffer | null;
-  readonly streamBody: boolean;
-}
-
-const IDEMPOTENT_EXCEPT = new Set(['POST', 'LOCK', 'PATCH']);
+import { FT } from './proxy_conf.ts';
+import { headOutcome, NextUpstream, statusOf } from './proxy_next_upstream.ts';
+import { bodyChunk, LAST_CHUNK, type OutgoingRequest, requestBytes } from './proxy_outgoing.ts';
+import { adoptResponseHead, holdsBody, interceptsError, upgradeHead } from './proxy_response_head.ts';
 
 export class ProxyExchange implements ConnectionOwner, ResponseSink {
   private readonly r: Request;
@@ -61,15 +46,13 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
   private readonly selection: PeerSelection;
   private readonly pool: UpstreamPool | null;
   private readonly parser: UpstreamResponseParser;
-  private readonly started = performance.now();
+  private readonly retry: NextUpstream;
   /** run()'s promise; null when started with start() (the result goes to the phase runner). */
   private resolve: ((result: PhaseResult) => void) | null = null;
   private answered = false;
-  private peer: Peer | null = null;
-  /** The API's counters of `peer`. */
-  private stats: PeerStats | null = null;
+  /** The current try's peer and its accounts. */
+  private readonly current: UpstreamTry;
   private conn: UpstreamConnection | null = null;
-  private attempt: AttemptRecord | null = null;
   private phase = CONNECTING;
   private cached = false;
   private requestSent = false;
@@ -90,9 +73,8 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     this.out = out;
     this.pool = keepaliveCacheOf(out.group);
     this.selection = out.group.balancer.select(r, (msg) => this.log('warn', during(this.phase, msg)));
-    if (conf.nextUpstreamTries > 0 && this.selection.tries > conf.nextUpstreamTries) {
-      this.selection.tries = conf.nextUpstreamTries;
-    }
+    this.current = new UpstreamTry(r, this.selection);
+    this.retry = new NextUpstream(conf, this.selection, r.method, out.streamBody);
     this.parser = new UpstreamResponseParser(this, conf.bufferSize);
     // the client went away: drop the upstream side too (proxy_ignore_client_abort off)
     r.res.onFinish(() => {
@@ -122,16 +104,11 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
   private connect(): void {
     const peer = this.selection.pick();
     if (peer === null) {
-      const rec = beginAttempt(this.r, this.out.group.name);
-      rec.status = 502;
-      rec.responseTime = 0;
+      this.current.nonePicked(this.out.group.name);
       this.log('error', 'no live upstreams while connecting to upstream', this.out.group.name);
       return this.answer(502);
     }
-    this.peer = peer;
-    this.stats = peerStats(peer);
-    this.stats.begin(Date.now());
-    this.attempt = beginAttempt(this.r, peer.name);
+    const attempt = this.current.begin(peer);
     this.phase = CONNECTING;
     this.requestSent = false;
     this.parser.reset(this.r.method === 'HEAD');
@@ -139,7 +116,7 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     if (cached !== null) {
       this.cached = true;
       this.conn = cached;
-      this.attempt.connectTime = 0;
+      attempt.connectTime = 0;
       this.send();
       return;
     }
@@ -148,8 +125,9 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
   }
 
   onConnect(conn: UpstreamConnection): void {
-    if (conn !== this.conn || this.attempt === null) return;
-    this.attempt.connectTime = performance.now() - this.attempt.start;
+    const attempt = this.current.attempt;
+    if (conn !== this.conn || attempt === null) return;
+    attempt.connectTime = performance.now() - attempt.start;
     this.send();
   }
 
@@ -161,7 +139,7 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     conn.setTimeout(this.conf.sendTimeout);
     const data = (this.data ??= requestBytes(out.head, out.body));
     this.requestSent = true;
-    if (this.stats !== null) this.stats.sent += data.length;
+    this.current.sent(data.length);
     const socket = conn.socket;
     // no write callback on the common path: Node then schedules nothing after a write
     const flushed = socket.write(data);
@@ -189,15 +167,13 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     this.r.body.onData(
       (data) => {
         if (conn !== this.conn || conn.closed) return;
-        if (this.stats !== null) this.stats.sent += data.length;
-        conn.socket.write(
-          chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]) : data,
-        );
+        this.current.sent(data.length);
+        conn.socket.write(chunked ? bodyChunk(data) : data);
       },
       (err) => {
         if (conn !== this.conn || conn.closed) return;
         if (err !== undefined) return this.conclude(0, err.status);
-        if (chunked) conn.socket.write('0\r\n\r\n', 'latin1');
+        if (chunked) conn.socket.write(LAST_CHUNK, 'latin1');
         this.requestWritten();
       },
     );
@@ -207,7 +183,7 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   onData(conn: UpstreamConnection, data: Buffer): void {
     if (conn !== this.conn) return;
-    if (this.stats !== null) this.stats.received += data.length;
+    this.current.received(data.length);
     if (this.phase === SENDING && !this.out.streamBody) this.requestWritten();
     try {
       const used = this.parser.feed(data);
@@ -246,13 +222,9 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   onHead(): void {
     const p = this.parser;
-    const rec = this.attempt as AttemptRecord;
-    rec.status = p.status;
-    rec.headerTime = performance.now() - rec.start;
-    this.stats?.head(p.status, rec.headerTime);
-    recordUpstreamHead(this.r, p);
-    const ft = p.status >= 403 ? FT_BY_STATUS.get(p.status) : undefined;
-    if (ft !== undefined && this.selection.tries > 1 && this.mayRetry(ft)) {
+    const rec = this.current.head(p);
+    const ft = this.retry.headCondition(p.status, this.requestSent);
+    if (ft !== 0) {
       p.abandon();
       this.retryCondition = ft;
       return;
@@ -263,23 +235,15 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
       this.upgradePending = true;
       return;
     }
-    if (this.conf.interceptErrors && p.status >= 300 && coreOf(r).errorPages.has(p.status)) {
+    if (interceptsError(r, this.conf, p.status)) {
       p.abandon();
       return this.conclude(p.status, p.status);
     }
-    const learn = this.selection.responseHead;
-    const extra: string[] | null = learn === undefined ? null : [];
-    if (extra !== null) this.selection.responseHead?.(this.peer as Peer, p.status, p.headerPairs(), extra);
-    const relative = copyResponseHeaders(r, p, this.conf.hidden, this.conf.redirects, r.headersOut);
-    if (relative >= 0) r.headersOut[relative] = r.absoluteLocation(r.headersOut[relative] as string);
-    if (extra !== null) for (const x of extra) r.headersOut.push(x);
-    r.rawHead = true;
-    r.statusText = p.statusText;
+    adoptResponseHead(r, p, this.conf, this.selection, this.current.peer as Peer);
     rec.length = 0;
     const length = p.chunked ? -1 : p.contentLength;
-    if (length >= 0 && length <= HOLD_LIMIT && r.method !== 'HEAD' && p.status !== 204 && p.status !== 304) {
-      this.held = [];
-    } else r.sendHead(p.status, length);
+    if (holdsBody(r, p.status, length)) this.held = [];
+    else r.sendHead(p.status, length);
     this.settle(DONE);
   }
 
@@ -295,11 +259,11 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
   private retryAfterHead(): void {
     const ft = this.retryCondition;
     this.retryCondition = 0;
-    this.next(ft, ft === FT.HTTP_403 || ft === FT.HTTP_404 ? 'next' : 'failed');
+    this.next(ft, headOutcome(ft));
   }
 
   onBody(data: Buffer): void {
-    (this.attempt as AttemptRecord).length += data.length;
+    (this.current.attempt as AttemptRecord).length += data.length;
     if (this.held !== null) {
       // sent (copied) with the head before this read returns, or flushed by flushHeld
       this.held.push(data);
@@ -324,8 +288,8 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     const conn = this.conn;
     this.conn = null;
     this.phase = FINISHED;
-    this.finishAttempt(p.status);
-    this.releasePeer('ok');
+    this.current.finishAttempt(p.status);
+    this.current.releasePeer('ok');
     if (conn !== null) {
       if (this.pool !== null && !p.connectionClose && this.bodySent && p.headDone) this.pool.put(conn);
       else conn.close();
@@ -345,10 +309,9 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
       this.log('error', 'upstream sent 101 response to a request without upgrade');
       return this.conclude(101, 502);
     }
-    const copied: string[] = [];
-    copyResponseHeaders(r, this.parser, this.conf.hidden, this.conf.redirects, copied);
+    const head = upgradeHead(r, this.parser, this.conf);
     r.status = 101;
-    const client = r.res.upgrade(['Server', serverHeader(r), ...copied], this.parser.statusText);
+    const client = r.res.upgrade(head, this.parser.statusText);
     this.conn = null;
     this.conclude(101, DONE);
     if (client === null) return conn.close();
@@ -358,22 +321,12 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   // --- failures ---
 
-  /** proxy_next_upstream allows another try for this failure now. */
-  private mayRetry(ft: number): boolean {
-    const conf = this.conf;
-    let mask = ft;
-    if (this.requestSent && IDEMPOTENT_EXCEPT.has(this.r.method)) mask |= FT.NON_IDEMPOTENT;
-    if ((conf.nextUpstream & mask) !== mask) return false;
-    if (this.requestSent && this.out.streamBody) return false;
-    return !(conf.nextUpstreamTimeout > 0 && performance.now() - this.started >= conf.nextUpstreamTimeout);
-  }
-
   private fail(ft: number, status: number): void {
     if (this.phase === FINISHED) return;
     if (this.phase === READING_BODY) {
       // the client has the head already: all that is left is to cut its connection
-      this.finishAttempt(this.parser.status);
-      this.releasePeer('failed');
+      this.current.finishAttempt(this.parser.status);
+      this.current.releasePeer('failed');
       this.closeConnection();
       this.phase = FINISHED;
       this.r.res.destroy();
@@ -386,30 +339,12 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   /** ngx_http_upstream_next: account the peer, then retry or answer. */
   private next(ft: number, outcome: 'failed' | 'next', failStatus?: number): void {
-    const status = failStatus ?? STATUS_BY_FT.get(ft) ?? 502;
-    this.finishAttempt(outcome === 'next' || failStatus === undefined ? this.parser.status : status);
-    this.releasePeer(outcome);
+    const status = failStatus ?? statusOf(ft);
+    this.current.finishAttempt(outcome === 'next' || failStatus === undefined ? this.parser.status : status);
+    this.current.releasePeer(outcome);
     this.closeConnection();
-    if (this.selection.tries === 0 || !this.mayRetry(ft)) return this.answer(status);
+    if (this.selection.tries === 0 || !this.retry.mayRetry(ft, this.requestSent)) return this.answer(status);
     this.connect();
-  }
-
-  private releasePeer(outcome: 'ok' | 'failed' | 'next'): void {
-    const peer = this.peer;
-    if (peer !== null) this.selection.report(peer, outcome);
-    // success changes no availability: the clock is read for failures only
-    if (peer !== null && outcome === 'failed') this.stats?.end(peer, true, Date.now());
-    this.peer = null;
-    this.stats = null;
-  }
-
-  private finishAttempt(status: number): void {
-    const rec = this.attempt;
-    if (rec === null) return;
-    this.attempt = null;
-    if (status > 0 && rec.status === 0) rec.status = status;
-    rec.responseTime = performance.now() - rec.start;
-    if (rec.headerTime >= 0) this.stats?.completed(rec.responseTime);
   }
 
   private closeConnection(): void {
@@ -435,38 +370,16 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   /** The exchange ends here without another try: record the attempt, free the peer, answer. */
   private conclude(attemptStatus: number, result: PhaseResult): void {
-    this.finishAttempt(attemptStatus);
-    this.releasePeer('ok');
+    this.current.finishAttempt(attemptStatus);
+    this.current.releasePeer('ok');
     this.closeConnection();
     this.answer(result);
   }
 
   private log(level: 'error' | 'warn', message: string, upstreamName?: string): void {
-    const peer = upstreamName ?? this.peer?.name ?? this.out.group.name;
+    const peer = upstreamName ?? this.current.peer?.name ?? this.out.group.name;
     this.r.logError(level, message, `${this.out.schema}${peer}${this.out.uri}`);
   }
 }
 
-const CRLF = Buffer.from('\r\n');
 const EMPTY = Buffer.alloc(0);
-
-/** The head (latin1) and the buffered body in one buffer: one write. */
-function requestBytes(head: string, body: Buffer | null): Buffer {
-  const n = head.length;
-  const out = Buffer.allocUnsafe(body === null ? n : n + body.length);
-  out.write(head, 0, n, 'latin1');
-  if (body !== null) out.set(body, n);
-  return out;
-}
-
-/** Bodies up to this size that arrive with their head are sent with it in one write. */
-const HOLD_LIMIT = 16384;
-
-function coreOf(r: Request): LocationCore {
-  return r.location.conf.get('http_core') as LocationCore;
-}
-
-/** The Server header nginx's header filter sends (server_tokens). */
-function serverHeader(r: Request): string {
-  return coreOf(r).serverTokens ? `${PROGRAM}/${VERSION}` : PROGRAM;
-}

@@ -1,0 +1,24 @@
+// Record keys as the zone store takes them: a string or raw bytes, encoded into bytes and hashed.
+// Apart from the store because neither step touches the buffer: the hash picks a bucket and is
+// stored with the record so chains compare hashes before bytes.
+
+export type Key = Uint8Array | string;
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+
+/** Key bytes; a string is encoded into a shared scratch buffer (valid until the next call). */
+export function keyBytes(key: Key): Uint8Array {
+  if (typeof key !== 'string') return key;
+  if (key.length * 3 > scratch.length) scratch = new Uint8Array(key.length * 3);
+  return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
+}
+
+/** FNV-1a with murmur3's finalizer, so the high bits (which pick the bucket) are mixed too. */
+export function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
