@@ -139,7 +139,10 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningCluster> 
       }
     },
     async stop() {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
+      // After `cluster stop` the runner is already on its way out, and a SIGTERM that lands during
+      // Node's own teardown ends it by the signal (exit code null): give it a moment first.
+      if (proc.exitCode === null) await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
       const code = await exited;
       clearTimeout(timer);
