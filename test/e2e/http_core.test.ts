@@ -1,6 +1,8 @@
 // Server selection, location matching, phases, keep-alive, pipelining, bodies and bad input,
 // through a real bin/zonesync process.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { type Instance, parseResponse, startZonesync } from '../helpers/instance.ts';
 
@@ -89,6 +91,38 @@ test('keep-alive and pipelining: three requests in one write are answered in ord
   }
   assert.deepEqual(bodies, ['default:x', 'default:x', 'default:x']);
   assert.deepEqual(conns, ['keep-alive', 'keep-alive', 'close']);
+});
+
+test('partial heads survive other connections reading meanwhile (the engine shares one read buffer)', async () => {
+  const p = z.ports[1];
+  const open = async () => {
+    const socket = net.connect(p, '127.0.0.1');
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = once(socket, 'end').then(() => Buffer.concat(chunks).toString('latin1'));
+    return { socket, closed };
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  const a = await open();
+  const b = await open();
+  // a: one whole request and half of the next; b then fills the buffer with other bytes
+  a.socket.write('GET /documents/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /documents/2 HTTP/1.1\r\nHo');
+  await settle();
+  b.socket.write(
+    'GET /images/3 HTTP/1.1\r\nHost: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\nConnection: close\r\n\r\n',
+  );
+  const bText = await b.closed;
+  a.socket.write('st: x\r\nConnection: close\r\n\r\n');
+  let rest: Buffer = Buffer.from(await a.closed, 'latin1');
+  const bodies: string[] = [];
+  while (rest.length > 0) {
+    const r = parseResponse(rest);
+    bodies.push(r.res.text);
+    rest = r.rest;
+  }
+  assert.deepEqual(bodies, ['C', 'C']);
+  assert.equal(parseResponse(Buffer.from(bText, 'latin1')).res.text, 'D');
 });
 
 test('chunked request bodies are read; client_max_body_size answers 413', async () => {

@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { type BodyHost, NO_BODY, RequestBody } from './body_reader.ts';
 import { HEAD_ERROR, HEAD_INCOMPLETE, HeadParser } from './request_parser.ts';
 import { Writer, type WriterHost } from './response_writer.ts';
+import { readIntoSharedBuffer, SHARED_READ_BUFFER } from './shared_read.ts';
 import { deadlines } from './timers.ts';
 import { type ConnectionInfo, type EngineLimits, HttpError, type RequestHandler } from './types.ts';
 
@@ -63,6 +64,7 @@ export class Connection implements WriterHost, BodyHost {
   private peerEnded = false;
   private processing = false;
   private lingerUntil = 0;
+  private detached = false;
   timer = TIMER_NONE;
   deadline = 0;
 
@@ -75,7 +77,9 @@ export class Connection implements WriterHost, BodyHost {
     // the engine decides when to end its side (a half-closed client still gets its response)
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf))) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
+    }
     socket.on('end', () => this.onEnd());
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
@@ -134,10 +138,12 @@ export class Connection implements WriterHost, BodyHost {
   }
 
   detach(): Buffer {
+    this.keepUnread();
     const rest =
       this.buf !== null && this.start < this.end ? this.buf.subarray(this.start, this.end) : Buffer.alloc(0);
     // CLOSED makes the engine ignore the socket's events from now on; the new owner closes it
     this.state = CLOSED;
+    this.detached = true;
     this.clearTimer();
     this.buf = null;
     this.body = null;
@@ -148,7 +154,27 @@ export class Connection implements WriterHost, BodyHost {
 
   // --- socket events ---
 
-  private onData(chunk: Buffer): void {
+  private onSharedRead(nread: number, buf: Buffer): boolean {
+    if (this.detached) {
+      // the socket's new owner (a tunnel after 101) reads 'data' events
+      this.socket.emit('data', Buffer.from(buf.subarray(0, nread)));
+      return true;
+    }
+    this.onData(buf, nread);
+    this.keepUnread();
+    return true;
+  }
+
+  /** Before the shared read buffer is read into again: copy out what is still unread. */
+  private keepUnread(): void {
+    if (this.buf !== SHARED_READ_BUFFER) return;
+    this.buf = this.start < this.end ? Buffer.from(this.buf.subarray(this.start, this.end)) : null;
+    this.end -= this.start;
+    this.start = 0;
+  }
+
+  /** chunk[0, length) arrived: chunk is the shared read buffer or a Buffer of Node's own. */
+  private onData(chunk: Buffer, length: number): void {
     if (this.state === CLOSED) return;
     if (this.state === LINGERING) {
       this.setTimer(TIMER_LINGER, Math.min(this.limits.lingeringTimeout, this.lingerUntil - Date.now()));
@@ -157,9 +183,9 @@ export class Connection implements WriterHost, BodyHost {
     if (this.buf === null || this.start === this.end) {
       this.buf = chunk;
       this.start = 0;
-      this.end = chunk.length;
+      this.end = length;
     } else {
-      this.buf = Buffer.concat([this.buf.subarray(this.start, this.end), chunk]);
+      this.buf = Buffer.concat([this.buf.subarray(this.start, this.end), chunk.subarray(0, length)]);
       this.start = 0;
       this.end = this.buf.length;
     }
@@ -310,6 +336,8 @@ export class Connection implements WriterHost, BodyHost {
   private pumpBody(): void {
     const body = this.body;
     if (body === null || !body.wanted) return;
+    // body consumers may keep what they are fed (queued writes upstream)
+    this.keepUnread();
     if (this.buf !== null && this.start < this.end) {
       const next = body.feed(this.buf, this.start, this.end);
       if (next < 0) {
