@@ -2,7 +2,15 @@
 // directories and index files, alias, internal locations, and nginx's error log lines.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, utimesSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Instance, ROOT, startZonesync } from '../helpers/instance.ts';
@@ -70,6 +78,29 @@ test('a file: body, nginx validators, Accept-Ranges, and the compiled-in types',
   assert.equal(res.headers['content-type'], 'text/plain');
   assert.equal((await z.request('/page.html')).headers['content-type'], 'text/html');
   assert.equal((await z.request('/style.css')).headers['content-type'], 'text/plain');
+});
+
+test('a file changed, replaced or removed is served as it is now (small files are cached)', async () => {
+  const file = path.join(z.prefix, 'html', 'changing.txt');
+  writeFileSync(file, 'first');
+  assert.equal((await z.request('/changing.txt')).text, 'first');
+  assert.equal((await z.request('/changing.txt')).text, 'first');
+  // same size, rewritten in place
+  writeFileSync(file, 'again');
+  assert.equal((await z.request('/changing.txt')).text, 'again');
+  // replaced by rename, as deploy tools do
+  writeFileSync(`${file}.new`, 'replaced, longer');
+  renameSync(`${file}.new`, file);
+  const res = await z.request('/changing.txt');
+  assert.equal(res.text, 'replaced, longer');
+  assert.equal(res.headers['content-length'], '16');
+  // a range of the cached bytes
+  assert.equal((await z.request('/changing.txt', { headers: { Range: 'bytes=0-7' } })).text, 'replaced');
+  unlinkSync(file);
+  assert.equal((await z.request('/changing.txt')).status, 404);
+  mkdirSync(file);
+  assert.equal((await z.request('/changing.txt')).status, 301);
+  rmdirSync(file);
 });
 
 test('types from `include mime.types;`, by lowercased extension, else default_type', async () => {

@@ -19,16 +19,20 @@ import {
 import { type DocumentRoot, documentRoot, mapUriToPath, parseRoot } from './document_root.ts';
 import { errnoCode, errnoSuffix, isForbidden, isNotFound } from './file_errors.ts';
 import { contentTypeFor, type TypesTable, typesFor } from './mime_types.ts';
+import { CACHED_FILE_MAX, cachedFile, cacheFile } from './static_file_cache.ts';
 
 const HSL: Context[] = ['http', 'server', 'location'];
 const HSLI: Context[] = ['http', 'server', 'location', 'if_location'];
 
-/** Files up to this size are read whole and sent in one write. */
-const SMALL_FILE = 64 * 1024;
+/** Bodies up to this size are built whole and sent in one write. */
+const SMALL_BODY = 64 * 1024;
 const CHUNK = 64 * 1024;
 const NO_MAX_RANGES = 2 ** 31 - 1;
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** Where a file's bytes come from: its open descriptor, or its cached bytes. */
+type FileSource = number | Buffer;
 
 /**
  * Headers the range filter adds after every other header filter, as in nginx's chain, by request
@@ -121,6 +125,11 @@ function serveStatic(r: HttpRequest, conf: StaticConf): PhaseResult | Promise<Ph
  * (it is streamed with backpressure); the descriptor is closed when it settles.
  */
 function openAndServe(r: HttpRequest, conf: StaticConf, path: string): PhaseResult | Promise<PhaseResult> {
+  const cached = cachedFile(path);
+  if (cached !== undefined) {
+    if (r.method === 'POST') return 405;
+    return respond(r, conf, cached.bytes, path, Math.floor(cached.mtimeMs / 1000), cached.size);
+  }
   let fd: number;
   try {
     // O_NONBLOCK as nginx: opening a FIFO must not hang the request.
@@ -158,7 +167,13 @@ function serveFile(
     return 404;
   }
   if (r.method === 'POST') return 405;
-  return respond(r, conf, fd, path, Math.floor(st.mtimeMs / 1000), st.size);
+  let src: FileSource = fd;
+  if (st.size <= CACHED_FILE_MAX) {
+    const bytes = Buffer.allocUnsafeSlow(st.size);
+    readExactly(fd, path, bytes, 0, { start: 0, end: st.size });
+    src = cacheFile(path, st, bytes).bytes;
+  }
+  return respond(r, conf, src, path, Math.floor(st.mtimeMs / 1000), st.size);
 }
 
 function openFailed(r: HttpRequest, conf: StaticConf, path: string, err: unknown): number {
@@ -193,7 +208,7 @@ function requestedRanges(
 function respond(
   r: HttpRequest,
   conf: StaticConf,
-  fd: number,
+  src: FileSource,
   path: string,
   mtime: number,
   size: number,
@@ -228,22 +243,22 @@ function respond(
   if (ranges === null || ranges === 'whole') {
     if (ranges === 'whole') rangeHeaders.set(r, ACCEPT_RANGES);
     h.push('Content-Type', type);
-    return sendParts(r, fd, path, 200, [{ start: 0, end: size }], null, size);
+    return sendParts(r, src, path, 200, [{ start: 0, end: size }], null, size);
   }
   if (ranges.length === 1) {
     rangeHeaders.set(r, ['Content-Range', contentRange(ranges[0], size)]);
     h.push('Content-Type', type);
-    return sendParts(r, fd, path, 206, ranges, null, ranges[0].end - ranges[0].start);
+    return sendParts(r, src, path, 206, ranges, null, ranges[0].end - ranges[0].start);
   }
   const mp = multipart(ranges, size, type, nextBoundary());
   h.push('Content-Type', mp.contentType);
-  return sendParts(r, fd, path, 206, ranges, mp, mp.length);
+  return sendParts(r, src, path, 206, ranges, mp, mp.length);
 }
 
 /** The body: the ranges of the file, framed as multipart/byteranges when `mp` is given. */
 function sendParts(
   r: HttpRequest,
-  fd: number,
+  src: FileSource,
   path: string,
   status: number,
   ranges: readonly ByteRange[],
@@ -255,12 +270,14 @@ function sendParts(
     r.end();
     return DONE;
   }
-  if (length > SMALL_FILE) return streamParts(r, fd, path, status, ranges, mp, length);
+  if (length > SMALL_BODY) return streamParts(r, src, path, status, ranges, mp, length);
+  if (typeof src !== 'number' && mp === null)
+    return r.send(status, src.subarray(ranges[0].start, ranges[0].end));
   const body = Buffer.allocUnsafe(length);
   let at = 0;
   for (let i = 0; i < ranges.length; i++) {
     if (mp) at += mp.heads[i].copy(body, at);
-    at += readExactly(fd, path, body, at, ranges[i]);
+    at += readExactly(src, path, body, at, ranges[i]);
   }
   if (mp) mp.tail.copy(body, at);
   return r.send(status, body);
@@ -269,7 +286,7 @@ function sendParts(
 /** A body too big for one write: chunk by chunk, waiting for the socket to drain. */
 async function streamParts(
   r: HttpRequest,
-  fd: number,
+  src: FileSource,
   path: string,
   status: number,
   ranges: readonly ByteRange[],
@@ -281,7 +298,7 @@ async function streamParts(
     if (mp && !r.write(mp.heads[i])) await r.drain();
     for (let pos = ranges[i].start; pos < ranges[i].end; ) {
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK, ranges[i].end - pos));
-      pos += readExactly(fd, path, chunk, 0, { start: pos, end: pos + chunk.length });
+      pos += readExactly(src, path, chunk, 0, { start: pos, end: pos + chunk.length });
       if (!r.write(chunk)) await r.drain();
       if (r.aborted) return DONE; // the client is gone: stop reading the file
     }
@@ -291,11 +308,12 @@ async function streamParts(
 }
 
 /** Read `range` of the file into `into` at `at`; a file that shrank meanwhile is nginx's alert. */
-function readExactly(fd: number, path: string, into: Buffer, at: number, range: ByteRange): number {
+function readExactly(src: FileSource, path: string, into: Buffer, at: number, range: ByteRange): number {
   const want = range.end - range.start;
+  if (typeof src !== 'number') return src.copy(into, at, range.start, range.end);
   let got = 0;
   while (got < want) {
-    const n = readSync(fd, into, at + got, want - got, range.start + got);
+    const n = readSync(src, into, at + got, want - got, range.start + got);
     if (n === 0) throw new Error(`pread() read only ${got} of ${want} from "${path}"`);
     got += n;
   }
