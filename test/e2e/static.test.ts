@@ -2,6 +2,7 @@
 // directories and index files, alias, internal locations, and nginx's error log lines.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import {
   mkdirSync,
   readFileSync,
@@ -11,9 +12,10 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Instance, ROOT, startZonesync } from '../helpers/instance.ts';
+import { type Instance, parseResponse, ROOT, startZonesync } from '../helpers/instance.ts';
 
 const MTIME = 1700000000; // Tue, 14 Nov 2023 22:13:20 GMT
 const LM = 'Tue, 14 Nov 2023 22:13:20 GMT';
@@ -101,6 +103,28 @@ test('a file changed, replaced or removed is served as it is now (small files ar
   mkdirSync(file);
   assert.equal((await z.request('/changing.txt')).status, 301);
   rmdirSync(file);
+});
+
+test('a client that stops reading gets every byte, in order, once it reads again', async () => {
+  // 16 MiB overflows the socket buffers: writes queue in libuv and in the stream, then drain
+  const huge = randomBytes(16 * 1024 * 1024);
+  writeFileSync(path.join(z.prefix, 'html', 'huge.bin'), huge);
+  const socket = net.connect(z.port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+  socket.pause();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  socket.write('GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.resume();
+  await once(socket, 'end');
+  let rest: Buffer = Buffer.concat(chunks);
+  const first = parseResponse(rest);
+  assert.equal(first.res.status, 200);
+  assert.ok(first.res.body.equals(huge), 'the large body arrived intact');
+  rest = first.rest;
+  assert.equal(parseResponse(rest).res.text, '0123456789abcdefghij');
 });
 
 test('types from `include mime.types;`, by lowercased extension, else default_type', async () => {

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { type BodyHost, NO_BODY, RequestBody } from './body_reader.ts';
 import { HEAD_ERROR, HEAD_INCOMPLETE, HeadParser } from './request_parser.ts';
 import { Writer, type WriterHost } from './response_writer.ts';
-import { readIntoSharedBuffer, SHARED_READ_BUFFER } from './shared_read.ts';
+import { pendingWriteBytes, readIntoSharedBuffer, SHARED_READ_BUFFER, writeDirect } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 import { type ConnectionInfo, type EngineLimits, HttpError, type RequestHandler } from './types.ts';
 
@@ -65,6 +65,11 @@ export class Connection implements WriterHost, BodyHost {
   private processing = false;
   private lingerUntil = 0;
   private detached = false;
+  /** The socket is on the fast path (tcp_fast_path.ts). */
+  private readonly fast: boolean;
+  private readonly afterDirectWrite = (err?: Error | null): void => {
+    if (err) this.socket.destroy();
+  };
   timer = TIMER_NONE;
   deadline = 0;
 
@@ -77,7 +82,8 @@ export class Connection implements WriterHost, BodyHost {
     // the engine decides when to end its side (a half-closed client still gets its response)
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
-    if (!readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf))) {
+    this.fast = readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf));
+    if (!this.fast) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     }
     socket.on('end', () => this.onEnd());
@@ -91,6 +97,11 @@ export class Connection implements WriterHost, BodyHost {
 
   writable(): boolean {
     return this.state !== CLOSED && !this.socket.destroyed && !this.socket.writableEnded;
+  }
+
+  send(data: Buffer): boolean {
+    if (this.fast && writeDirect(this.socket, data, this.afterDirectWrite)) return true;
+    return this.socket.write(data);
   }
 
   takeContinue(): string {
@@ -383,7 +394,7 @@ export class Connection implements WriterHost, BodyHost {
 
   private close(): void {
     if (this.state === CLOSED) return;
-    if (this.writable() && this.socket.writableLength > 0) {
+    if (this.writable() && pendingWriteBytes(this.socket) > 0) {
       // let queued bytes go out, then close
       this.state = CLOSED;
       deadlines.delete(this);

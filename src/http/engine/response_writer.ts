@@ -17,6 +17,8 @@ export interface WriterHost {
   readonly socket: Socket;
   /** Whether the socket can still take bytes. */
   writable(): boolean;
+  /** Write bytes that will not change afterwards; false asks the caller to wait for 'drain'. */
+  send(data: Buffer): boolean;
   /** "HTTP/1.1 100 Continue\r\n\r\n" when the client still waits for it, else ''. */
   takeContinue(): string;
   /** keepalive_requests / keepalive_timeout still allow another request. */
@@ -196,7 +198,7 @@ export class Writer implements ResponseWriter {
   private put(data: Buffer | string, encoding?: BufferEncoding): boolean {
     if (!this.host.writable()) return true;
     this.bytesSent += data.length;
-    return this.host.socket.write(typeof data === 'string' ? encode(data, encoding) : data);
+    return this.host.send(typeof data === 'string' ? encode(data, encoding) : data);
   }
 
   private buildHead(status: number, headers: string[], bodyLength: number, statusText?: string): string {
