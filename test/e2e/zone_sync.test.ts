@@ -74,8 +74,18 @@ async function assertSticky(node: ClusterNode) {
 describe('three nodes found through DNS', () => {
   it('counts the other two nodes on every node, never itself, with the zones in the status', async () => {
     for (const n of cluster.live()) {
+      // the mesh forms after the nodes start listening: on a loaded machine, give it time
+      let online = -1;
+      await waitFor(
+        async () => {
+          online = (await n.syncStatus()).status.nodes_online;
+          return online >= 2;
+        },
+        10_000,
+        `two nodes online on ${n.address}`,
+      );
       const s = await n.syncStatus();
-      assert.equal(s.status.nodes_online, 2, n.address);
+      assert.equal(s.status.nodes_online, 2, `${n.address} (${online})`);
       for (const zone of ['kv', 'rl', 'st']) {
         assert.equal(typeof s.zones[zone]?.records_total, 'number', `${zone} on ${n.address}`);
         assert.equal(typeof s.zones[zone]?.records_pending, 'number');

@@ -107,24 +107,22 @@ export class Writer implements ResponseWriter {
       bytes = body;
       length = body.length;
     }
-    const head = this.buildHead(status, headers, length, statusText);
+    const head = headBytes(this.buildHead(status, headers, length, statusText));
     const sendBody = this.framing !== FRAME_NO_BODY && length > 0;
     if (!sendBody) {
-      this.put(head, 'latin1');
-    } else if (bytes === null) {
-      this.put(head + (body as string), 'latin1');
-      this.bodyBytesSent = length;
+      this.put(head);
     } else if (length <= COPY_LIMIT) {
       const out = Buffer.allocUnsafe(head.length + length);
-      out.write(head, 0, head.length, 'latin1');
-      out.set(bytes, head.length);
+      out.set(head, 0);
+      if (bytes === null) out.write(body as string, head.length, length, 'latin1');
+      else out.set(bytes, head.length);
       this.put(out);
       this.bodyBytesSent = length;
     } else {
       const socket = this.host.socket;
       socket.cork();
-      this.put(head, 'latin1');
-      this.put(bytes);
+      this.put(head);
+      this.put(bytes ?? Buffer.from(body as string, 'latin1'));
       socket.uncork();
       this.bodyBytesSent = length;
     }
@@ -239,7 +237,11 @@ export class Writer implements ResponseWriter {
       if (!noContent) type = headers[i + 1];
       i += 2;
     }
-    let h = expect + headPrefix(line, server, type);
+    const prefix = headPrefix(line, server, type);
+    if (expect === '' && i === n && length >= 0 && status !== 101) {
+      return plainHead(prefix, length, this.keepAlive);
+    }
+    let h = expect + prefix;
     if (length >= 0) h += `Content-Length: ${length}\r\n`;
     while (i < n && (headers[i] === 'Last-Modified' || headers[i] === 'Location')) {
       if (!(noContent && headers[i] === 'Last-Modified')) h += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -251,6 +253,33 @@ export class Writer implements ResponseWriter {
     for (; i < n; i += 2) h += `${headers[i]}: ${headers[i + 1]}\r\n`;
     return h + '\r\n';
   }
+}
+
+// The whole head of the last plain response (nothing beyond Server, Date, Content-Type, Content-
+// Length and Connection): one string object while it stays the same, so that its bytes are
+// encoded once, not per response.
+let plainPrefix = '';
+let plainLength = -1;
+let plainKeepAlive = false;
+let plain = '';
+let plainBytes: Buffer | null = null;
+
+function plainHead(prefix: string, length: number, keepAlive: boolean): string {
+  if (prefix !== plainPrefix || length !== plainLength || keepAlive !== plainKeepAlive) {
+    plainPrefix = prefix;
+    plainLength = length;
+    plainKeepAlive = keepAlive;
+    plain = `${prefix}Content-Length: ${length}\r\n${keepAlive ? 'Connection: keep-alive' : 'Connection: close'}\r\n\r\n`;
+    plainBytes = null;
+  }
+  return plain;
+}
+
+/** A head's bytes; the plain head's are kept, and must never be written to. */
+function headBytes(head: string): Buffer {
+  if (head !== plain) return encode(head, 'latin1');
+  plainBytes ??= encode(head, 'latin1');
+  return plainBytes;
 }
 
 /**
