@@ -51,6 +51,7 @@ export class Request implements HttpRequest {
   upstreamState: UpstreamState | null = null;
   /** An upstream's `200 Fine` to send as the status line (nginx's r->headers_out.status_line). */
   statusText: string | undefined = undefined;
+  rangeHeader: readonly [string, string] | null = null;
   private responseEnded = false;
   /** Run once the response is finished or abandoned (the phase runner's log phase). */
   onEnd: ((r: Request) => void) | null = null;

@@ -52,6 +52,9 @@ export class ServerNameIndex<T> {
   private readonly headKeys = new Set<string>();
   private readonly tailKeys = new Set<string>();
   private wildcards = false;
+  /** The last find() and its answer. */
+  private lastHost: string | null = null;
+  private lastMatch: ServerNameMatch<T> | undefined;
   /** nginx's `conflicting server name "x" on ADDR, ignored` warnings, in order. */
   readonly warnings: ConfigError[] = [];
 
@@ -64,6 +67,7 @@ export class ServerNameIndex<T> {
    * taken on this address, which nginx ignores with a warning (also kept in `warnings`).
    */
   add(name: string, value: T, entry: ConfEntry): boolean {
+    this.lastHost = null;
     if (name.startsWith('~')) {
       this.regexes.push({ re: compileServerRegex(name, entry), value });
       return true;
@@ -94,6 +98,15 @@ export class ServerNameIndex<T> {
 
   /** The server for a Host (already lowercased by the request parser; SNI names are folded here). */
   find(host: string): ServerNameMatch<T> | undefined {
+    // clients send the same Host again and again: a string compare, not hashing and regexes
+    if (host === this.lastHost) return this.lastMatch;
+    const match = this.lookup(host);
+    this.lastHost = host;
+    this.lastMatch = match;
+    return match;
+  }
+
+  private lookup(host: string): ServerNameMatch<T> | undefined {
     const name = host.toLowerCase();
     const exact = this.exact.get(name);
     if (exact !== undefined) return { value: exact };

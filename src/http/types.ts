@@ -115,6 +115,11 @@ export interface HttpRequest {
   /** Response status and headers (flat name/value list) as they will be sent. */
   status: number;
   readonly headersOut: string[];
+  /**
+   * Accept-Ranges or Content-Range, which nginx's range filter adds after every other header
+   * filter (its r->headers_out.accept_ranges / content_range): set by the static module.
+   */
+  rangeHeader: readonly [string, string] | null;
   /** Response bytes written so far: body only ($body_bytes_sent), and head plus body ($bytes_sent). */
   readonly bodyBytesSent: number;
   readonly bytesSent: number;

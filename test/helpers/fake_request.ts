@@ -88,6 +88,7 @@ export function fakeRequest(init: FakeRequestInit = {}): HttpRequest {
     uriChanged: false,
     status: init.status ?? 0,
     headersOut,
+    rangeHeader: null,
     bodyBytesSent: init.bodyBytesSent ?? 0,
     bytesSent: init.bytesSent ?? 0,
     header: (name) => {

@@ -49,8 +49,18 @@ const timeTexts: string[] = new Array(TIME_SLOTS).fill('');
 
 /** nginx's strong ETag for a file: `"<mtime hex>-<size hex>"`. */
 export function fileEtag(mtime: number, size: number): string {
-  return `"${mtime.toString(16)}-${size.toString(16)}"`;
+  if (mtime !== etagMtime || size !== etagSize) {
+    etagMtime = mtime;
+    etagSize = size;
+    etag = `"${mtime.toString(16)}-${size.toString(16)}"`;
+  }
+  return etag;
 }
+
+// the last ETag made: the same file is asked for again and again
+let etagMtime = -1;
+let etagSize = -1;
+let etag = '';
 
 /** ngx_http_test_if_match: whether a header's list names the ETag (`*` names any). */
 export function etagMatches(list: string, etag: string | null, weak: boolean): boolean {

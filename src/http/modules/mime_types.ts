@@ -52,5 +52,15 @@ export function extensionOf(uri: string): string {
 export function contentTypeFor(uri: string, table: TypesTable, defaultType: string): string {
   const ext = extensionOf(uri);
   if (ext === '') return defaultType;
-  return table.get(ext.toLowerCase()) ?? defaultType;
+  // the same extension again and again: a compare, not a fresh string's hash and a Map lookup
+  if (ext === lastExt && table === lastTable) return lastType ?? defaultType;
+  const type = table.get(ext.toLowerCase());
+  lastExt = ext;
+  lastTable = table;
+  lastType = type;
+  return type ?? defaultType;
 }
+
+let lastExt = '';
+let lastTable: TypesTable | null = null;
+let lastType: string | undefined;

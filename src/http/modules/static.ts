@@ -34,12 +34,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 /** Where a file's bytes come from: its open descriptor, or its cached bytes. */
 type FileSource = number | Buffer;
 
-/**
- * Headers the range filter adds after every other header filter, as in nginx's chain, by request
- * (not r.ctx: the filter runs on every response and would create each request's ctx map).
- */
-const rangeHeaders = new WeakMap<HttpRequest, readonly string[]>();
-const ACCEPT_RANGES: readonly string[] = ['Accept-Ranges', 'bytes'];
+const ACCEPT_RANGES: readonly [string, string] = ['Accept-Ranges', 'bytes'];
 
 interface StaticConf {
   readonly root: DocumentRoot;
@@ -101,8 +96,8 @@ export const staticModule: Module = {
     // Accept-Ranges / Content-Range go last, after add_header's, as nginx's range filter does.
     headerFilter() {
       return (r) => {
-        const tail = rangeHeaders.get(r);
-        if (tail !== undefined) r.headersOut.push(tail[0], tail[1]);
+        const tail = r.rangeHeader;
+        if (tail !== null) r.headersOut.push(tail[0], tail[1]);
       };
     },
   },
@@ -241,12 +236,12 @@ function respond(
   if (pre === 304) return r.send(304, '');
   const type = contentTypeFor(r.uri, conf.types, conf.defaultType);
   if (ranges === null || ranges === 'whole') {
-    if (ranges === 'whole') rangeHeaders.set(r, ACCEPT_RANGES);
+    if (ranges === 'whole') r.rangeHeader = ACCEPT_RANGES;
     h.push('Content-Type', type);
     return sendParts(r, src, path, 200, [{ start: 0, end: size }], null, size);
   }
   if (ranges.length === 1) {
-    rangeHeaders.set(r, ['Content-Range', contentRange(ranges[0], size)]);
+    r.rangeHeader = ['Content-Range', contentRange(ranges[0], size)];
     h.push('Content-Type', type);
     return sendParts(r, src, path, 206, ranges, null, ranges[0].end - ranges[0].start);
   }
