@@ -1,8 +1,11 @@
 // HTTP benchmark: zonesync vs Debian's nginx, one worker each, same machine, same run.
 // For each scenario: wrk -t1 -c64 against each server in interleaved rounds; report req/s, p99
 // latency and the server's CPU time per request (utime+stime from /proc, steadier than req/s here).
+// This shared machine's speed drifts by 2x within a minute, so rounds are short and alternate, and
+// each ratio is the median of the rounds' own ratios (zonesync's round against the nginx round
+// just before it), not a ratio of medians taken minutes apart.
 // The proxy scenario puts a third process, an nginx origin answering `return 200`, behind both.
-// Usage: node bench/http.ts [--duration 5] [--rounds 3] [--only NAME,...] [--out FILE]
+// Usage: node bench/http.ts [--duration 3] [--rounds 9] [--only NAME,...] [--out FILE]
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,8 +16,8 @@ import { BIN, canConnect, freePort, waitFor } from '../test/helpers/instance.ts'
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '9' },
     only: { type: 'string' },
     out: { type: 'string' },
   },
@@ -90,10 +93,10 @@ interface Run {
   cpuUsPerReq: number;
 }
 
-function wrk(url: string): { rps: number; p99ms: number; requests: number } {
-  const out = execFileSync('wrk', ['-t1', '-c64', `-d${DURATION}s`, '--latency', url], {
+function wrk(url: string, seconds = DURATION): { rps: number; p99ms: number; requests: number } {
+  const out = execFileSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '--latency', url], {
     encoding: 'utf8',
-    timeout: (DURATION + 30) * 1000,
+    timeout: (seconds + 30) * 1000,
   });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
@@ -104,7 +107,7 @@ function wrk(url: string): { rps: number; p99ms: number; requests: number } {
 }
 
 async function measure(proc: ChildProcess, url: string): Promise<Run> {
-  wrk(url); // warm-up (JIT, caches); its numbers are dropped
+  wrk(url, 1); // warm-up (JIT, caches, connections); its numbers are dropped
   const before = cpuTicks(proc.pid!);
   const r = wrk(url);
   const ticks = cpuTicks(proc.pid!) - before;
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr;
   lines.push(
-    `Run ${new Date().toISOString()} on ${os.cpus().length} cores, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} interleaved rounds (medians). ${nginxVersion.trim()}`,
+    `Run ${new Date().toISOString()} on ${os.cpus().length} cores, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} interleaved rounds (medians; ratios are medians of per-round ratios). ${nginxVersion.trim()}`,
   );
   lines.push('');
   lines.push('| scenario | server | req/s | p99 ms | CPU µs/req | req/s ratio | CPU ratio | p99 ratio |');
@@ -158,7 +161,10 @@ async function main(): Promise<void> {
       const servers = { nginx: await start('nginx', s, dir), zonesync: await start('zonesync', s, dir) };
       try {
         for (let i = 0; i < ROUNDS; i++) {
-          for (const kind of ['nginx', 'zonesync'] as const) {
+          // alternate who goes first, so neither always runs in the other's wake
+          for (const kind of i % 2 === 0
+            ? (['nginx', 'zonesync'] as const)
+            : (['zonesync', 'nginx'] as const)) {
             const url = `${s.tls ? 'https' : 'http'}://127.0.0.1:${servers[kind].port}${s.path}`;
             runs[kind].push(await measure(servers[kind].proc, url));
           }
@@ -167,9 +173,9 @@ async function main(): Promise<void> {
         for (const x of Object.values(servers)) x.proc.kill('SIGTERM');
       }
       const m = (kind: string, k: keyof Run) => median(runs[kind].map((r) => r[k]));
+      const pairRatio = (k: keyof Run) => median(runs.zonesync.map((z, i) => z[k] / runs.nginx[i][k]));
       for (const kind of ['nginx', 'zonesync']) {
-        const ratio = (k: keyof Run) =>
-          kind === 'nginx' ? '1.00' : (m('zonesync', k) / m('nginx', k)).toFixed(2);
+        const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : pairRatio(k).toFixed(2));
         lines.push(
           `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
         );

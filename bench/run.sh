@@ -14,4 +14,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 mkdir -p bench/results
 node=node_modules/.bin/node
-"$node" bench/http.ts --duration "${DURATION:-5}" --rounds "${ROUNDS:-3}" --out bench/results/http.md "$@"
+"$node" bench/http.ts --duration "${DURATION:-3}" --rounds "${ROUNDS:-9}" --out bench/results/http.md "$@"

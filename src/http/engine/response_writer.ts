@@ -238,10 +238,24 @@ export class Writer implements ResponseWriter {
       i += 2;
     }
     const prefix = headPrefix(line, server, type);
-    if (expect === '' && i === n && length >= 0 && status !== 101) {
-      return plainHead(prefix, length, this.keepAlive);
-    }
-    let h = expect + prefix;
+    if (expect !== '' || status === 101) return expect + this.composeHead(prefix, length, headers, i, status);
+    if (sameAsLast(prefix, length, this.framing, this.keepAlive, headers, i)) return lastHead;
+    return remember(
+      prefix,
+      length,
+      this.framing,
+      this.keepAlive,
+      headers,
+      i,
+      this.composeHead(prefix, length, headers, i, status),
+    );
+  }
+
+  /** The head after the status line, Server, Date and Content-Type (`prefix`); headers from `i`. */
+  private composeHead(prefix: string, length: number, headers: string[], i: number, status: number): string {
+    const n = headers.length;
+    const noContent = status === 204;
+    let h = prefix;
     if (length >= 0) h += `Content-Length: ${length}\r\n`;
     while (i < n && (headers[i] === 'Last-Modified' || headers[i] === 'Location')) {
       if (!(noContent && headers[i] === 'Last-Modified')) h += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -255,31 +269,57 @@ export class Writer implements ResponseWriter {
   }
 }
 
-// The whole head of the last plain response (nothing beyond Server, Date, Content-Type, Content-
-// Length and Connection): one string object while it stays the same, so that its bytes are
-// encoded once, not per response.
-let plainPrefix = '';
-let plainLength = -1;
-let plainKeepAlive = false;
-let plain = '';
-let plainBytes: Buffer | null = null;
+// The last head, kept with what it was built from. A location's responses repeat their headers
+// (a `return`, a static file's validators): while the parts are the same strings, the head is
+// the same string object and its bytes are encoded once, not per response.
+let lastPrefix = '';
+let lastLength = -1;
+let lastFraming = FRAME_NONE;
+let lastKeepAlive = false;
+const lastTail: string[] = [];
+let lastHead = '';
+let lastBytes: Buffer | null = null;
 
-function plainHead(prefix: string, length: number, keepAlive: boolean): string {
-  if (prefix !== plainPrefix || length !== plainLength || keepAlive !== plainKeepAlive) {
-    plainPrefix = prefix;
-    plainLength = length;
-    plainKeepAlive = keepAlive;
-    plain = `${prefix}Content-Length: ${length}\r\n${keepAlive ? 'Connection: keep-alive' : 'Connection: close'}\r\n\r\n`;
-    plainBytes = null;
-  }
-  return plain;
+function sameAsLast(
+  prefix: string,
+  length: number,
+  framing: number,
+  keepAlive: boolean,
+  headers: string[],
+  from: number,
+): boolean {
+  const n = headers.length - from;
+  if (prefix !== lastPrefix || length !== lastLength || framing !== lastFraming) return false;
+  if (keepAlive !== lastKeepAlive || n !== lastTail.length) return false;
+  for (let k = 0; k < n; k++) if (headers[from + k] !== lastTail[k]) return false;
+  return true;
 }
 
-/** A head's bytes; the plain head's are kept, and must never be written to. */
+function remember(
+  prefix: string,
+  length: number,
+  framing: number,
+  keepAlive: boolean,
+  headers: string[],
+  from: number,
+  head: string,
+): string {
+  lastPrefix = prefix;
+  lastLength = length;
+  lastFraming = framing;
+  lastKeepAlive = keepAlive;
+  lastTail.length = 0;
+  for (let k = from; k < headers.length; k++) lastTail.push(headers[k]);
+  lastHead = head;
+  lastBytes = null;
+  return head;
+}
+
+/** A head's bytes; the last head's are kept, and must never be written to. */
 function headBytes(head: string): Buffer {
-  if (head !== plain) return encode(head, 'latin1');
-  plainBytes ??= encode(head, 'latin1');
-  return plainBytes;
+  if (head !== lastHead) return encode(head, 'latin1');
+  lastBytes ??= encode(head, 'latin1');
+  return lastBytes;
 }
 
 /**
