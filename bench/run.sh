@@ -15,3 +15,4 @@ fi
 mkdir -p bench/results
 node=node_modules/.bin/node
 "$node" bench/http.ts --duration "${DURATION:-3}" --rounds "${ROUNDS:-9}" --out bench/results/http.md "$@"
+"$node" bench/charts.ts --in bench/results/http.md --out docs/benchmarks-http.svg
