@@ -12,6 +12,7 @@ import { keyvalModule } from './http/modules/keyval.ts';
 import { limitReqModule } from './http/modules/limit_req.ts';
 import { logModule } from './http/modules/log.ts';
 import { mapModule } from './http/modules/map.ts';
+import { metricsModule } from './http/modules/metrics.ts';
 import { proxyModule } from './http/modules/proxy.ts';
 import { rewriteModule } from './http/modules/rewrite.ts';
 import { sslModule } from './http/modules/ssl.ts';
@@ -46,6 +47,7 @@ export const modules: readonly Module[] = [
   proxyModule,
   sslModule,
   apiModule,
+  metricsModule,
   stickyModule,
   limitReqModule,
   streamCoreModule,
