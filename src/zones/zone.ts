@@ -15,6 +15,7 @@ import {
   type ZoneMemory,
   type ZoneRecord,
 } from './record.ts';
+import { hashBytes, keyBytes } from './zone_key.ts';
 import { type Key, type StoreStats, type WriteOptions, ZoneStore } from './zone_store.ts';
 
 /** A peer's record wins ('take'), ours stays ('keep'), or the two combine into a new value. */
@@ -97,6 +98,14 @@ export class Zone {
   private readonly tombstoneTtlMs: number;
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly remoteListeners = new Set<RemoteListener>();
+  /** A local write's stamp for ZoneStore.updateHashed; reused, as the store reads it at once. */
+  private readonly stamp = { wall: 0, logical: 0 };
+  private readonly stampLocal = (): WriteOptions => {
+    this.hlc.advance();
+    this.stamp.wall = this.hlc.wall;
+    this.stamp.logical = this.hlc.logical;
+    return this.stamp;
+  };
 
   constructor(options: ZoneOptions) {
     this.name = options.name;
@@ -122,11 +131,17 @@ export class Zone {
 
   /** The live record for `key`; tombstones and expired records read as absent (and expired go). */
   get(key: Key): RecordView | undefined {
-    const record = this.store.get(key);
+    const k = keyBytes(key);
+    return this.getHashed(k, hashBytes(k));
+  }
+
+  /** get() of key bytes whose store.hashOf() is `hash`. */
+  getHashed(k: Uint8Array, hash: number): RecordView | undefined {
+    const record = this.store.getHashed(k, hash);
     if (record === undefined || record.deleted) return undefined;
     const at = record.expireAt;
     if (at !== 0 && at <= this.clock.now()) {
-      this.store.delete(key);
+      this.store.delete(k);
       return undefined;
     }
     return record;
@@ -134,15 +149,29 @@ export class Zone {
 
   /** A local write: stamp it, store it as the most recently used, feed it to the listeners. */
   set(key: Key, value: Uint8Array, expireAt = 0): 'ok' | 'full' {
-    this.hlc.advance();
-    const wall = this.hlc.wall;
-    const logical = this.hlc.logical;
-    const fed = this.changeListeners.size > 0;
     // A fed change needs the key's bytes anyway: encode a string once, for the store and the feed.
-    const bytes = fed && typeof key === 'string' ? encoder.encode(key) : key;
-    if (!this.write(bytes, value, { expireAt, wall, logical })) return 'full';
-    if (fed) this.emit(bytes, value, wall, logical, expireAt, false, bytes !== key);
-    return 'ok';
+    const own = typeof key === 'string' && this.changeListeners.size > 0;
+    const k = own ? encoder.encode(key as string) : keyBytes(key);
+    return this.setLocal(k, hashBytes(k), value, expireAt, own);
+  }
+
+  /** set() of key bytes whose store.hashOf() is `hash`. */
+  setHashed(k: Uint8Array, hash: number, value: Uint8Array, expireAt = 0): 'ok' | 'full' {
+    return this.setLocal(k, hash, value, expireAt, false);
+  }
+
+  /**
+   * set() of a record's value, without expiry, by rewriting it in place (ZoneStore.updateHashed).
+   * 'absent' when the store says so, and for a fed zone, whose changes need the set() path.
+   */
+  updateHashed(
+    k: Uint8Array,
+    hash: number,
+    length: number,
+    rewrite: (memory: ZoneMemory, at: number) => boolean,
+  ): 'updated' | 'kept' | 'absent' {
+    if (this.changeListeners.size > 0) return 'absent';
+    return this.store.updateHashed(k, hash, length, rewrite, this.stampLocal);
   }
 
   /**
@@ -254,22 +283,30 @@ export class Zone {
       }
     }
     const tombstone = decision === 'take' && record.deleted;
-    if (!this.writeRemote(key, hash, tombstone ? EMPTY : value, { expireAt, wall, logical, tombstone })) {
+    if (!this.write(key, hash, tombstone ? EMPTY : value, { expireAt, wall, logical, tombstone })) {
       return { result: 'rejected', reason: 'zone is full' };
     }
     return APPLIED;
   }
 
-  /** Store, making room by the type's rule once; logs nginx's alert when that fails too. */
-  private write(key: Key, value: Uint8Array, options: WriteOptions): boolean {
-    if (this.store.set(key, value, options) === 'ok') return true;
-    if (this.type.onFull(this) && this.store.set(key, value, options) === 'ok') return true;
-    this.log('alert', `could not allocate node${this.logContext}`);
-    return false;
+  /** set() once the key is bytes and hashed; `own`: the feed may keep `k` (a fresh encoding). */
+  private setLocal(
+    k: Uint8Array,
+    hash: number,
+    value: Uint8Array,
+    expireAt: number,
+    own: boolean,
+  ): 'ok' | 'full' {
+    this.hlc.advance();
+    const wall = this.hlc.wall;
+    const logical = this.hlc.logical;
+    if (!this.write(k, hash, value, { expireAt, wall, logical })) return 'full';
+    if (this.changeListeners.size > 0) this.emit(k, value, wall, logical, expireAt, false, own);
+    return 'ok';
   }
 
-  /** write() of a peer's record, its key already hashed. */
-  private writeRemote(key: Uint8Array, hash: number, value: Uint8Array, options: WriteOptions): boolean {
+  /** Store, making room by the type's rule once; logs nginx's alert when that fails too. */
+  private write(key: Uint8Array, hash: number, value: Uint8Array, options: WriteOptions): boolean {
     if (this.store.setHashed(key, hash, value, options) === 'ok') return true;
     if (this.type.onFull(this) && this.store.setHashed(key, hash, value, options) === 'ok') return true;
     this.log('alert', `could not allocate node${this.logContext}`);

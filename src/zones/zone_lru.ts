@@ -27,3 +27,10 @@ export function lruUnlink(u32: Uint32Array, off: number): void {
   if (next !== 0) u32[(next + R_PREV) >> 2] = prev;
   else u32[W_LRU_TAIL] = prev;
 }
+
+/** Make the record the most recently used. */
+export function lruMoveToHead(u32: Uint32Array, off: number): void {
+  if (u32[W_LRU_HEAD] === off) return;
+  lruUnlink(u32, off);
+  lruPushHead(u32, off);
+}

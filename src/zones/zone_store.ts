@@ -28,8 +28,9 @@ import {
   type ZoneRecord,
 } from './record.ts';
 import { Slab, type SlabStats } from './slab.ts';
+import { chainFind, chainUnlink } from './zone_chain.ts';
 import { hashBytes, type Key, keyBytes } from './zone_key.ts';
-import { lruPushHead, lruUnlink, W_LRU_HEAD, W_LRU_TAIL } from './zone_lru.ts';
+import { lruMoveToHead, lruPushHead, lruUnlink, W_LRU_TAIL } from './zone_lru.ts';
 
 export type { Key };
 
@@ -167,15 +168,41 @@ export class ZoneStore {
         this.u16[(off + R_KEY_LENGTH) >> 1] = k.length;
         this.u8.set(k, off + RECORD_HEADER_BYTES);
       }
-      this.f64[(off + R_EXPIRE) >> 3] = options.expireAt ?? 0;
-      this.f64[(off + R_WALL) >> 3] = options.wall ?? 0;
-      this.u32[(off + R_LOGICAL) >> 2] = options.logical ?? 0;
+      this.stampAt(off, options);
       this.u16[(off + R_FLAGS) >> 1] = options.tombstone ? F_TOMBSTONE : 0;
       if (options.tombstone) this.u32[W_TOMBSTONES]++;
       this.u32[(off + R_VALUE_LENGTH) >> 2] = value.length;
       this.u8.set(value, off + RECORD_HEADER_BYTES + k.length);
       lruPushHead(this.u32, off);
       return 'ok';
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * set() of a same-length value in place: under the lock, `rewrite(memory, at)` reads k's value at
+   * byte `at` and returns true once it wrote the new one there; the record then takes `stamp()`'s
+   * expiry and stamp and becomes the most recently used, as set() leaves it. 'absent' (rewrite not
+   * called) for no record, a tombstone, a record with an expiry or a value not `length` bytes long.
+   */
+  updateHashed(
+    k: Uint8Array,
+    hash: number,
+    length: number,
+    rewrite: (memory: ZoneMemory, at: number) => boolean,
+    stamp: () => WriteOptions,
+  ): 'updated' | 'kept' | 'absent' {
+    const { u16, u32, f64 } = this;
+    this.lock();
+    try {
+      const off = this.find(k, hash);
+      if (off === 0 || u32[(off + R_VALUE_LENGTH) >> 2] !== length) return 'absent';
+      if (u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE || f64[(off + R_EXPIRE) >> 3] !== 0) return 'absent';
+      if (!rewrite(this.memory, off + RECORD_HEADER_BYTES + k.length)) return 'kept';
+      this.stampAt(off, stamp());
+      lruMoveToHead(u32, off);
+      return 'updated';
     } finally {
       this.unlock();
     }
@@ -200,10 +227,7 @@ export class ZoneStore {
     this.lock();
     try {
       const off = this.find(k, hashBytes(k));
-      if (off !== 0 && this.u32[W_LRU_HEAD] !== off) {
-        lruUnlink(this.u32, off);
-        lruPushHead(this.u32, off);
-      }
+      if (off !== 0) lruMoveToHead(this.u32, off);
       return off !== 0;
     } finally {
       this.unlock();
@@ -348,30 +372,20 @@ export class ZoneStore {
     return (HEADER_BYTES >> 2) + Math.floor((hash * this.bucketCount) / 4294967296);
   }
 
+  private stampAt(off: number, options: WriteOptions): void {
+    this.f64[(off + R_EXPIRE) >> 3] = options.expireAt ?? 0;
+    this.f64[(off + R_WALL) >> 3] = options.wall ?? 0;
+    this.u32[(off + R_LOGICAL) >> 2] = options.logical ?? 0;
+  }
+
   private find(k: Uint8Array, hash: number): number {
-    const { u8, u16, u32 } = this;
-    for (let off = u32[this.bucketOf(hash)]; off !== 0; off = u32[(off + R_CHAIN) >> 2]) {
-      if (u32[(off + R_HASH) >> 2] !== hash || u16[(off + R_KEY_LENGTH) >> 1] !== k.length) continue;
-      let i = 0;
-      const base = off + RECORD_HEADER_BYTES;
-      while (i < k.length && u8[base + i] === k[i]) i++;
-      if (i === k.length) return off;
-    }
-    return 0;
+    return chainFind(this.memory, this.bucketOf(hash), k, hash);
   }
 
   /** Take the record out of its bucket and the LRU list and free its chunk. */
   private unlink(off: number): void {
     const u32 = this.u32;
-    const b = this.bucketOf(u32[(off + R_HASH) >> 2]);
-    const next = u32[(off + R_CHAIN) >> 2];
-    if (u32[b] === off) {
-      u32[b] = next;
-    } else {
-      let p = u32[b];
-      while (u32[(p + R_CHAIN) >> 2] !== off) p = u32[(p + R_CHAIN) >> 2];
-      u32[(p + R_CHAIN) >> 2] = next;
-    }
+    chainUnlink(u32, this.bucketOf(u32[(off + R_HASH) >> 2]), off);
     lruUnlink(u32, off);
     if (this.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) u32[W_TOMBSTONES]--;
     u32[W_RECORDS]--;

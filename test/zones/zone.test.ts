@@ -37,6 +37,24 @@ describe('Zone: local changes', () => {
     assert.equal(stampNode(feed[2].stamp), 1);
   });
 
+  it('updates in place only while nothing listens: a fed change needs set()', () => {
+    const { zone } = makeZone(keyvalType);
+    zone.set('a', bytes('1'));
+    const key = bytes('a');
+    const rewrite = (m: { u8: Uint8Array }, at: number) => {
+      m.u8[at] = 0x32;
+      return true;
+    };
+    const unsubscribe = zone.subscribe(() => {});
+    assert.equal(zone.updateHashed(key, zone.store.hashOf(key), 1, rewrite), 'absent');
+    unsubscribe();
+    const before = zone.get('a')!.stamp;
+    assert.equal(zone.updateHashed(key, zone.store.hashOf(key), 1, rewrite), 'updated');
+    const a = zone.get('a')!;
+    assert.equal(text(a.value), '2');
+    assert.ok(a.stamp > before, 'stamped as a local write');
+  });
+
   it('hides tombstones and expired records from get; expired ones leave the store', () => {
     const { zone, clock } = makeZone(keyvalType);
     zone.set('t', bytes('v'), T0 + 1000);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ZoneMemory } from '../../src/zones/record.ts';
 import { ZoneStore } from '../../src/zones/zone_store.ts';
 import { bytes, text } from './zone_types.ts';
 
@@ -60,6 +61,41 @@ describe('ZoneStore', () => {
     s.set('c', bytes('cc'));
     assert.deepEqual(evictionOrder(s), ['b', 'd', 'a', 'c']);
     assert.equal(s.touch('zz'), false);
+  });
+
+  it('updates a value in place: new bytes and stamp, most recently used, only at the same length', () => {
+    const s = new ZoneStore(64 * 1024);
+    for (const k of ['a', 'b', 'c']) s.set(k, bytes(`${k}1`), { wall: 1, logical: 2 });
+    s.set('e', bytes('e1'), { expireAt: 50 });
+    s.set('t', new Uint8Array(0), { tombstone: true });
+    const key = bytes('a');
+    const seen: string[] = [];
+    const rewrite = (write: boolean) => (m: ZoneMemory, at: number) => {
+      seen.push(text(m.u8.subarray(at, at + 2))!);
+      if (write) m.u8.set(bytes('A2'), at);
+      return write;
+    };
+    const stamp = () => ({ wall: 9, logical: 10 });
+    const update = (k: string, length: number, write: boolean) =>
+      s.updateHashed(bytes(k), s.hashOf(bytes(k)), length, rewrite(write), stamp);
+
+    assert.equal(update('a', 2, false), 'kept');
+    assert.deepEqual(evictionOrder(s), ['a', 'b', 'c', 'e', 't'], 'kept: the LRU order stays');
+    assert.deepEqual([text(s.get(key)?.value), s.get(key)?.wall], ['a1', 1]);
+
+    assert.equal(update('a', 2, true), 'updated');
+    const a = s.get(key)!;
+    assert.deepEqual([text(a.value), a.expireAt, a.wall, a.logical], ['A2', 0, 9, 10]);
+    assert.deepEqual(evictionOrder(s), ['b', 'c', 'e', 't', 'a']);
+    assert.deepEqual(seen, ['a1', 'a1']);
+
+    // Left to set(): another length, a missing key, a tombstone, a record with an expiry.
+    assert.equal(update('b', 3, true), 'absent');
+    assert.equal(update('z', 2, true), 'absent');
+    assert.equal(update('t', 0, true), 'absent');
+    assert.equal(update('e', 2, true), 'absent');
+    assert.equal(seen.length, 2, 'rewrite is not called when absent');
+    assert.deepEqual([text(s.get('b')?.value), text(s.get('e')?.value), s.size], ['b1', 'e1', 5]);
   });
 
   it('evicts from the least recently used end, stopping where canEvict says no', () => {

@@ -78,6 +78,11 @@ export function elapsed(now: number, last: number): number {
   return ms;
 }
 
+/** A state's excess drained for `ms` (from `elapsed`) at `rate`, with one more request counted. */
+export function charged(excess: number, ms: number, rate: number): number {
+  return Math.max(0, excess - Math.floor((rate * ms) / 1000) + 1000);
+}
+
 /** The bucket of one key on one node, as ngx_http_limit_req_lookup computes it. */
 export function assess(
   state: LimitReqState | undefined,
@@ -87,12 +92,13 @@ export function assess(
   // A new key is stored with excess 0: its first request is not charged.
   if (state === undefined) return { excess: 0, newState: { excess: 0, last: now } };
   const ms = elapsed(now, state.last);
-  const excess = Math.max(0, state.excess - Math.floor((rate * ms) / 1000) + 1000);
+  const excess = charged(state.excess, ms, rate);
   // Requests within the same millisecond leave `last` alone, as nginx's `if (ms) lr->last = now`.
   return { excess, newState: { excess, last: ms === 0 ? state.last : now } };
 }
 
-function delayOf(excess: number, limit: LimitReqLimit): number {
+/** How long nginx holds a request accepted with this excess; 0 within `delay`. */
+export function delayOf(excess: number, limit: LimitReqLimit): number {
   return excess <= limit.delay ? 0 : Math.floor(((excess - limit.delay) * 1000) / limit.rate);
 }
 

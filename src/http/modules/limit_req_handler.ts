@@ -3,8 +3,11 @@
 // and a delayed one is held on a timer while other requests go on. It runs at most once per request
 // (internal redirects are not limited again), and the outcome is `$limit_req_status`.
 import { DECLINED, DONE, type HttpRequest, type PhaseHandler, type PhaseResult } from '../types.ts';
-import { checkAll, formatExcess, type LimitReqLimit } from './limit_req_algorithm.ts';
+import { checkAll, delayOf, formatExcess, type LimitReqLimit } from './limit_req_algorithm.ts';
 import type { Bucket, LimitReqCounter, LimitReqZone } from './limit_req_zone.ts';
+
+/** A request's result now or, when held, later. */
+type Verdict = ReturnType<PhaseHandler>;
 
 /** Where `$limit_req_status` is kept in r.ctx; its presence also means "already limited". */
 export const STATUS_KEY = 'http_limit_req';
@@ -47,6 +50,8 @@ interface Applied {
 export function limitReqHandler(limits: readonly LocationLimit[], options: LimitReqOptions): PhaseHandler {
   const delayLevel = DELAY_LEVEL[options.logLevel];
   const dryRun = options.dryRun ? ', dry run' : '';
+  const lone = limits.length === 1 ? limits[0] : undefined;
+  let scratch = new Uint8Array(256);
 
   /** Count the outcome in a zone; dry run has its own counters except for `passed`. */
   const count = (zone: LimitReqZone, outcome: 'delayed' | 'rejected' | 'passed') => {
@@ -59,43 +64,25 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
     return options.dryRun ? DECLINED : options.status;
   };
 
-  return (r) => {
-    if (r.ctx.has(STATUS_KEY)) return DECLINED;
-    const applied: Applied[] = [];
-    for (const at of limits) {
-      const text = at.zone.key.evaluate(r);
-      if (text === '') continue;
-      // Variables hold bytes as latin1 text ($binary_remote_addr): keys are those bytes.
-      const key = Buffer.from(text, 'latin1');
-      if (key.length > MAX_KEY_BYTES) {
-        r.logError('error', `the value of the "${at.zone.key.text}" key is more than 65535 bytes: "${text}"`);
-        continue;
-      }
-      const now = at.zone.now();
-      applied.push({ at, key, bucket: at.zone.assess(key, now), now });
-    }
-    if (applied.length === 0) return DECLINED;
-    const d = checkAll(applied.map((a) => ({ limit: a.at.limit, assessment: a.bucket })));
-    if (d.outcome === 'reject') {
-      const zone = applied[d.decidedBy].at.zone;
-      r.logError(
-        options.logLevel,
-        `limiting requests${dryRun}, excess: ${formatExcess(d.excess)} by zone "${zone.name}"`,
-      );
-      count(zone, 'rejected');
-      return reject(r);
-    }
-    // A full zone (after eviction) refuses the request as nginx does, without a "limiting" line.
-    for (const a of applied) if (!a.at.zone.store(a.key, a.bucket, a.now)) return reject(r);
-    for (const a of applied) count(a.at.zone, a.bucket.excess > a.at.limit.delay ? 'delayed' : 'passed');
-    if (d.outcome === 'pass') {
+  /** Over the burst of `zone`'s limit: nothing was stored. */
+  const refuse = (r: HttpRequest, zone: LimitReqZone, excess: number): PhaseResult => {
+    r.logError(
+      options.logLevel,
+      `limiting requests${dryRun}, excess: ${formatExcess(excess)} by zone "${zone.name}"`,
+    );
+    count(zone, 'rejected');
+    return reject(r);
+  };
+
+  /** Accepted, stored and counted; held `delayMs` (for `zone`'s limit) unless 0. */
+  const accept = (r: HttpRequest, zone: LimitReqZone, excess: number, delayMs: number): Verdict => {
+    if (delayMs === 0) {
       r.ctx.set(STATUS_KEY, 'PASSED');
       return DECLINED;
     }
-    const zone = applied[d.decidedBy].at.zone;
     r.logError(
       delayLevel,
-      `delaying request${dryRun}, excess: ${formatExcess(d.excess)}, by zone "${zone.name}"`,
+      `delaying request${dryRun}, excess: ${formatExcess(excess)}, by zone "${zone.name}"`,
     );
     if (options.dryRun) {
       r.ctx.set(STATUS_KEY, 'DELAYED_DRY_RUN');
@@ -103,6 +90,60 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
     }
     r.ctx.set(STATUS_KEY, 'DELAYED');
     // Held without blocking anything else; a client gone meanwhile ends the request silently.
-    return new Promise((resolve) => setTimeout(() => resolve(r.aborted ? DONE : DECLINED), d.delayMs));
+    return new Promise((resolve) => setTimeout(() => resolve(r.aborted ? DONE : DECLINED), delayMs));
+  };
+
+  /** nginx skips (and logs) keys longer than a node can hold; latin1 text has a byte per char. */
+  const tooLong = (r: HttpRequest, at: LocationLimit, text: string): boolean => {
+    if (text.length <= MAX_KEY_BYTES) return false;
+    r.logError('error', `the value of the "${at.zone.key.text}" key is more than 65535 bytes: "${text}"`);
+    return true;
+  };
+
+  /** The limits' verdict on their assessed keys; the accepted states are stored. */
+  const settle = (r: HttpRequest, applied: readonly Applied[]): Verdict => {
+    if (applied.length === 0) return DECLINED;
+    const d = checkAll(applied.map((a) => ({ limit: a.at.limit, assessment: a.bucket })));
+    const zone = applied[d.decidedBy].at.zone;
+    if (d.outcome === 'reject') return refuse(r, zone, d.excess);
+    // A full zone (after eviction) refuses the request as nginx does, without a "limiting" line.
+    for (const a of applied) if (!a.at.zone.store(a.key, a.bucket, a.now)) return reject(r);
+    for (const a of applied) count(a.at.zone, a.bucket.excess > a.at.limit.delay ? 'delayed' : 'passed');
+    return accept(r, zone, d.excess, d.delayMs);
+  };
+
+  const general = (r: HttpRequest): Verdict => {
+    const applied: Applied[] = [];
+    for (const at of limits) {
+      const text = at.zone.key.evaluate(r);
+      if (text === '' || tooLong(r, at, text)) continue;
+      // Variables hold bytes as latin1 text ($binary_remote_addr): keys are those bytes.
+      const key = Buffer.from(text, 'latin1');
+      const now = at.zone.now();
+      applied.push({ at, key, bucket: at.zone.assess(key, now), now });
+    }
+    return settle(r, applied);
+  };
+
+  /** The common lone limit: one lookup and the state updated in place, no per-request objects. */
+  const single = (r: HttpRequest, at: LocationLimit): Verdict => {
+    const text = at.zone.key.evaluate(r);
+    if (text === '' || tooLong(r, at, text)) return DECLINED;
+    // The key's bytes as Buffer.from(text, 'latin1') has them, in a buffer reused by every request.
+    if (text.length > scratch.length) scratch = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) scratch[i] = text.charCodeAt(i);
+    const key = scratch.subarray(0, text.length);
+    const hash = at.zone.zone.store.hashOf(key);
+    const now = at.zone.now();
+    const excess = at.zone.charge(key, hash, now, at.limit.burst);
+    if (excess < 0) return settle(r, [{ at, key, bucket: at.zone.assess(key, now, hash), now }]);
+    if (excess > at.limit.burst) return refuse(r, at.zone, excess);
+    count(at.zone, excess > at.limit.delay ? 'delayed' : 'passed');
+    return accept(r, at.zone, excess, delayOf(excess, at.limit));
+  };
+
+  return (r) => {
+    if (r.ctx.has(STATUS_KEY)) return DECLINED;
+    return lone === undefined ? general(r) : single(r, lone);
   };
 }

@@ -6,9 +6,9 @@ import type { ConfBlock } from '../../config/types.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { ComplexValue } from '../../variables/types.ts';
 import { mergeContributions, readContributions, withContribution } from '../../zones/contributions.ts';
-import type { RecordView } from '../../zones/record.ts';
+import type { RecordView, ZoneMemory } from '../../zones/record.ts';
 import type { Zone, ZoneType } from '../../zones/zone.ts';
-import { type Assessment, assess, assessCluster } from './limit_req_algorithm.ts';
+import { type Assessment, assess, assessCluster, charged, elapsed } from './limit_req_algorithm.ts';
 
 /** nginx's expire(1) only frees states idle this long (and drained). */
 const IDLE_MS = 60_000;
@@ -61,6 +61,8 @@ export function resetCounters(c: LimitReqCounters): void {
 export interface Bucket extends Assessment<Uint8Array> {
   /** The key has no state yet: storing it allocates. */
   readonly fresh: boolean;
+  /** The key's hash in the zone's store, so that storing does not hash it again. */
+  readonly hash: number;
 }
 
 /** A limit_req_zone of one cycle: its key, its rate and its Zone (which may outlive the cycle). */
@@ -71,6 +73,12 @@ export class LimitReqZone {
   readonly rate: number;
   readonly counters: LimitReqCounters;
   private readonly clock: Clock;
+  /** The zone's buffer, to read and write states in place (they are not 8-aligned: keys vary). */
+  private readonly bytes: DataView;
+  // charge()'s request and result, for `rewrite`, which runs under the zone's lock.
+  private chargeNow = 0;
+  private chargeBurst = 0;
+  private chargedExcess = 0;
 
   constructor(zone: Zone, key: ComplexValue, rate: number, clock: Clock) {
     this.name = zone.name;
@@ -79,6 +87,7 @@ export class LimitReqZone {
     this.rate = rate;
     this.clock = clock;
     this.counters = countersOf(zone);
+    this.bytes = new DataView(zone.store.memory.sab);
   }
 
   /**
@@ -89,21 +98,50 @@ export class LimitReqZone {
     return Math.floor(this.zone.sync ? this.clock.now() : this.clock.monotonic());
   }
 
-  /** ngx_http_limit_req_lookup without storing anything. */
-  assess(key: Uint8Array, now: number): Bucket {
-    const record = this.zone.get(key);
+  /** ngx_http_limit_req_lookup without storing anything; `hash` is the key's store.hashOf(). */
+  assess(key: Uint8Array, now: number, hash = this.zone.store.hashOf(key)): Bucket {
+    const record = this.zone.getHashed(key, hash);
+    const fresh = record === undefined;
     if (this.zone.sync) {
       const value = record?.value;
       const a = assessCluster(value ? readContributions(value) : [], this.zone.hlc.nodeId, now, this.rate);
-      return { excess: a.excess, newState: withContribution(value, a.newState), fresh: record === undefined };
+      return { excess: a.excess, newState: withContribution(value, a.newState), fresh, hash };
     }
     const a = assess(record === undefined ? undefined : this.decode(record.value), now, this.rate);
     const value = new Uint8Array(STATE_BYTES);
     const v = new DataView(value.buffer);
     v.setFloat64(0, a.newState.excess, true);
     v.setFloat64(8, a.newState.last, true);
-    return { excess: a.excess, newState: value, fresh: record === undefined };
+    return { excess: a.excess, newState: value, fresh, hash };
   }
+
+  /**
+   * assess, decide and store at once for a lone limit on a key this (unsynced) zone has a state
+   * for: one lookup, the state rewritten in place, nothing allocated. Returns the excess, the state
+   * stored unless it is over `burst` (rejected: nothing stored); -1 when the key has no state here,
+   * or the zone is synced: assess and store then.
+   */
+  charge(key: Uint8Array, hash: number, now: number, burst: number): number {
+    if (this.zone.sync) return -1;
+    this.chargeNow = now;
+    this.chargeBurst = burst;
+    const result = this.zone.updateHashed(key, hash, STATE_BYTES, this.rewrite);
+    return result === 'absent' ? -1 : this.chargedExcess;
+  }
+
+  /** assess() on the state at byte `at`, stored over it unless rejected (see charge). */
+  private readonly rewrite = (_memory: ZoneMemory, at: number): boolean => {
+    const v = this.bytes;
+    const last = v.getFloat64(at + 8, true);
+    const ms = elapsed(this.chargeNow, last);
+    const excess = charged(v.getFloat64(at, true), ms, this.rate);
+    this.chargedExcess = excess;
+    if (excess > this.chargeBurst) return false;
+    v.setFloat64(at, excess, true);
+    // As assess(): requests within the same millisecond leave `last` alone.
+    if (ms !== 0) v.setFloat64(at + 8, this.chargeNow, true);
+    return true;
+  };
 
   /**
    * Store an accepted request's state. A new key first frees up to two idle, drained states (nginx's
@@ -111,12 +149,13 @@ export class LimitReqZone {
    */
   store(key: Uint8Array, bucket: Bucket, now: number): boolean {
     if (bucket.fresh) this.zone.store.evictLru(2, (r) => this.spent(r, now));
-    return this.zone.set(key, bucket.newState) === 'ok';
+    return this.zone.setHashed(key, bucket.hash, bucket.newState) === 'ok';
   }
 
+  /** The state in `value`, a view into this zone's buffer. */
   private decode(value: Uint8Array): { excess: number; last: number } {
-    const v = new DataView(value.buffer, value.byteOffset, STATE_BYTES);
-    return { excess: v.getFloat64(0, true), last: v.getFloat64(8, true) };
+    const at = value.byteOffset;
+    return { excess: this.bytes.getFloat64(at, true), last: this.bytes.getFloat64(at + 8, true) };
   }
 
   /** Idle for a minute and drained to nothing: nginx's test for a "zero rate" state. */

@@ -14,6 +14,7 @@ import { LimitReqZone, limitReqZoneType } from '../../../src/http/modules/limit_
 import { DECLINED, DONE, type HttpRequest, type PhaseResult } from '../../../src/http/types.ts';
 import type { ComplexValue } from '../../../src/variables/types.ts';
 import { Zone } from '../../../src/zones/zone.ts';
+import { ZoneStore } from '../../../src/zones/zone_store.ts';
 import { fakeRequest } from '../../helpers/fake_request.ts';
 
 /** A key read from the request's `vars` (as `set $k ...` would leave it). */
@@ -252,4 +253,60 @@ test("a synced zone keeps per-node slots: a peer's requests count toward the lim
   for (const record of peerZone.zone.snapshot()) assert.equal(lrz.zone.applyRemote(record), 'applied');
   // Two requests on the peer already fill burst=1 cluster-wide.
   assert.equal(handler(request({ one: 'k' })), 503);
+});
+
+/** Keys from least to most recently used, evicted from a copy of the zone's buffer. */
+function lruOrder(zone: Zone): string[] {
+  const copy = ZoneStore.attach(zone.store.memory.sab.slice(0) as unknown as SharedArrayBuffer);
+  const order: string[] = [];
+  copy.evictLru(Number.POSITIVE_INFINITY, (r) => order.push(Buffer.from(r.key).toString('latin1')) > 0);
+  return order;
+}
+
+test('a lone limit (updated in place) decides and stores exactly as the general path', async () => {
+  for (const options of [defaults, { ...defaults, dryRun: true }]) {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1), 10_000_000);
+    const fast = makeZone('k', clock, { rate: '10r/s' }).lrz;
+    const slow = makeZone('k', clock, { rate: '10r/s' }).lrz;
+    const limit = makeLimit(fast.rate, 3, 1);
+    const lone = limitReqHandler([{ zone: fast, limit }], options);
+    // A second limit whose key is always empty: the same single verdict, by the general path.
+    const unkeyed = makeZone('never', clock).lrz;
+    const general = limitReqHandler(
+      [
+        { zone: slow, limit },
+        { zone: unkeyed, limit },
+      ],
+      options,
+    );
+    const fastLog = requests();
+    const slowLog = requests();
+    const held: Promise<PhaseResult>[] = [];
+    const outcome = (result: PhaseResult | Promise<PhaseResult>, r: HttpRequest) => {
+      if (typeof result !== 'object') return [result, statusOf(r)];
+      held.push(result);
+      return ['held', statusOf(r)];
+    };
+    // Same-millisecond bursts, drains, small and large steps back of the clock, new keys.
+    const steps = [0, 0, 1, 0, 30, 99, 0, 250, -5, 0, 2, -70_000, 0, 1500, 0, 0, 0, 7];
+    let seed = 12345;
+    for (let i = 0; i < 400; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      clock.advance(steps[seed % steps.length]);
+      const key = i % 50 === 49 ? `new${i}\u00e9` : ['a', 'b', 'c\u00ff'][(seed >> 8) % 3];
+      const fr = fastLog.request({ k: key });
+      const sr = slowLog.request({ k: key });
+      assert.deepEqual(outcome(lone(fr), fr), outcome(general(sr), sr), `request ${i}`);
+      const f = fast.zone.get(Buffer.from(key, 'latin1'))!;
+      const s = slow.zone.get(Buffer.from(key, 'latin1'))!;
+      assert.deepEqual([f.value, f.wall, f.logical], [s.value, s.wall, s.logical], `state after ${i}`);
+    }
+    assert.deepEqual(fastLog.logs, slowLog.logs);
+    assert.ok(
+      fastLog.logs.some((l) => l.includes('limiting')) && fastLog.logs.some((l) => l.includes('delaying')),
+    );
+    assert.deepEqual(fast.counters, slow.counters);
+    assert.deepEqual(lruOrder(fast.zone), lruOrder(slow.zone));
+    await Promise.all(held);
+  }
 });
