@@ -13,6 +13,7 @@ import {
   standardConf,
   standardFiles,
   startCluster,
+  waitMeshQuiet,
 } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/instance.ts';
 import { startRelay, type TcpRelay } from '../helpers/tcp_relay.ts';
@@ -44,6 +45,7 @@ before(async () => {
       }),
     files: standardFiles,
   });
+  await waitMeshQuiet(cluster);
 });
 
 after(async () => {

@@ -316,6 +316,34 @@ function sorted(o: Record<string, string>): [string, string][] {
   return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * Wait until no node has logged a zone_sync connection event for `quietMs`. Nodes that start
+ * together dial each other at once; the duplicate the protocol resolves (docs/protocol.md §5) may
+ * replace a connection after waitMeshed has seen the mesh, and the survivor's snapshot carries
+ * everything, peers' records too. Tests that need each link to stay put (partitions) start here.
+ */
+export async function waitMeshQuiet(cluster: Cluster, quietMs = 1000, ms = 15_000): Promise<void> {
+  const events = () =>
+    cluster
+      .live()
+      .map((n) => n.errorLog().match(/zone_sync: (peer .* connected|duplicate connection)/g)?.length ?? 0)
+      .join(',');
+  let last = events();
+  let since = Date.now();
+  await waitFor(
+    async () => {
+      const now = events();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    ms,
+    'zone_sync connections to settle',
+  );
+}
+
 /** The last lines of each node's error log, for a failure message. */
 export function logTails(nodes: readonly ClusterNode[], lines = 15): string {
   return nodes
