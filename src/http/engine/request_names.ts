@@ -2,6 +2,8 @@
 // case: the same few names arrive on every request, so GET/HEAD/POST are recognised byte by byte
 // and header names are matched against a cache of those seen lately.
 
+import { sameBytes } from './latin1_bytes.ts';
+
 /** The method as a string; the common ones without decoding the bytes. */
 export function methodName(buf: Buffer, start: number, end: number): string {
   const n = end - start;
@@ -54,11 +56,4 @@ export class HeaderNameReader {
 function nameSlot(buf: Buffer, start: number, end: number): number {
   const n = end - start;
   return (n * 31 + buf[start]! * 7 + buf[end - 1]! * 3 + buf[start + (n >> 1)]!) & (NAME_SLOTS - 1);
-}
-
-/** Whether the string's char codes are the bytes buf[start, end). */
-function sameBytes(s: string, buf: Buffer, start: number, end: number): boolean {
-  if (s.length !== end - start) return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
-  return true;
 }

@@ -6,7 +6,8 @@
 // (proxy_buffer_size), as nginx's one header buffer is.
 import { ChunkedDecoder } from './chunked.ts';
 import { HEADER_END, HEADER_IGNORED, HEADER_OK, HeaderLineFields, parseHeaderLine } from './header_line.ts';
-import { internName, internText, internValue, latin1, NAME_LOWER, NAME_RAW } from './upstream_strings.ts';
+import { latin1 } from './latin1_bytes.ts';
+import { internName, internText, internValue, NAME_LOWER, NAME_RAW } from './upstream_strings.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -3,6 +3,8 @@
 // the same names and mostly the same values every time, and comparing a few bytes costs less than
 // making (and lowercasing) new strings. Kept apart from the parser, which only asks for strings.
 
+import { latin1, sameBytes } from './latin1_bytes.ts';
+
 const SLOTS = 256;
 export const NAME_RAW: (string | undefined)[] = new Array(SLOTS).fill(undefined);
 export const NAME_LOWER: (string | undefined)[] = new Array(SLOTS).fill(undefined);
@@ -34,21 +36,6 @@ const KNOWN_NAMES = new Map(
     'x-accel-charset',
   ].map((name) => [name, name]),
 );
-
-interface Latin1Slicer {
-  latin1Slice(start: number, end: number): string;
-}
-
-/** buf[start, end) as latin1, without Buffer#toString's argument handling. */
-export function latin1(buf: Buffer, start: number, end: number): string {
-  return (buf as unknown as Latin1Slicer).latin1Slice(start, end);
-}
-
-function sameBytes(s: string, buf: Buffer, start: number, end: number): boolean {
-  if (s.length !== end - start) return false;
-  for (let i = 0, p = start; p < end; i++, p++) if (s.charCodeAt(i) !== buf[p]) return false;
-  return true;
-}
 
 /** The slot holding the name in buf[start, end), filled with it if it held another. */
 export function internName(buf: Buffer, start: number, end: number): number {

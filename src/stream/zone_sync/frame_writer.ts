@@ -203,26 +203,10 @@ export class FrameWriter {
     if (!(wall >= 0 && wall <= MAX_U48 && expireAt >= 0 && expireAt <= MAX_U48)) {
       throw new RangeError(`wall ${wall} or expireAt ${expireAt} out of range`);
     }
-    const size = RECORD_HEADER_BYTES + k + v;
-    if (FRAME_HEADER_BYTES + RECORDS_PREFIX_BYTES + size > this.maxFrame) return false;
-    if (this.count > 0 && this.pos + size - this.frameStart > this.frameLimit) {
-      this.endRecords();
-      this.openRecords();
-    }
-    this.ensure(size);
-    const b = this.buf;
-    const p = this.pos;
-    b[p] = deleted ? 1 : 0;
-    b[p + 1] = k;
-    b[p + 2] = k >>> 8;
-    this.u32(p + 3, v);
-    this.u32(p + 7, logical);
-    this.u48(p + 11, wall);
-    this.u48(p + 17, expireAt);
-    copy(b, p + RECORD_HEADER_BYTES, key, 0, k);
-    copy(b, p + RECORD_HEADER_BYTES + k, value, 0, v);
-    this.pos = p + size;
-    this.count++;
+    const p = this.recordHeader(deleted, k, v, logical, wall, expireAt);
+    if (p < 0) return false;
+    copy(this.buf, p + RECORD_HEADER_BYTES, key, 0, k);
+    copy(this.buf, p + RECORD_HEADER_BYTES + k, value, 0, v);
     return true;
   }
 
@@ -241,8 +225,27 @@ export class FrameWriter {
     if (k === 0 || !(wall >= 0 && wall <= MAX_U48 && expireAt >= 0 && expireAt <= MAX_U48)) {
       throw new RangeError(`key length ${k}, wall ${wall} or expireAt ${expireAt} out of range`);
     }
+    const p = this.recordHeader(deleted, k, v, m.u32[(off + R_LOGICAL) >> 2], wall, expireAt);
+    if (p < 0) return false;
+    copy(this.buf, p + RECORD_HEADER_BYTES, m.u8, off + STORED_HEADER_BYTES, k + v);
+    return true;
+  }
+
+  /**
+   * Room for a record of key length k and value length v, in this frame or a new one, with its
+   * header written; the offset where its key goes minus RECORD_HEADER_BYTES, or -1 if the record
+   * is too big for any frame the peer accepts. The caller copies key and value behind it.
+   */
+  private recordHeader(
+    deleted: boolean,
+    k: number,
+    v: number,
+    logical: number,
+    wall: number,
+    expireAt: number,
+  ): number {
     const size = RECORD_HEADER_BYTES + k + v;
-    if (FRAME_HEADER_BYTES + RECORDS_PREFIX_BYTES + size > this.maxFrame) return false;
+    if (FRAME_HEADER_BYTES + RECORDS_PREFIX_BYTES + size > this.maxFrame) return -1;
     if (this.count > 0 && this.pos + size - this.frameStart > this.frameLimit) {
       this.endRecords();
       this.openRecords();
@@ -254,13 +257,12 @@ export class FrameWriter {
     b[p + 1] = k;
     b[p + 2] = k >>> 8;
     this.u32(p + 3, v);
-    this.u32(p + 7, m.u32[(off + R_LOGICAL) >> 2]);
+    this.u32(p + 7, logical);
     this.u48(p + 11, wall);
     this.u48(p + 17, expireAt);
-    copy(b, p + RECORD_HEADER_BYTES, m.u8, off + STORED_HEADER_BYTES, k + v);
     this.pos = p + size;
     this.count++;
-    return true;
+    return p;
   }
 
   /** record() for a record as the zones hand it out (a change, a snapshot copy). */
