@@ -2,8 +2,11 @@
 // one cache per upstream group holding at most `keepalive N` idle connections (the least recently
 // used is closed to make room), each reused at most `keepalive_requests` times and closed after
 // `keepalive_timeout` idle. A cached connection that sends anything or closes is dropped.
-// Each socket gets its listeners once; the request currently using it is its `owner`.
+// Each socket gets its listeners once; the request currently using it is its `owner`. A TLS
+// connection (proxy_pass https://) reads the same way: tls.connect takes `onread` too, so the
+// owner hears of it only once the handshake is done.
 import net from 'node:net';
+import tls from 'node:tls';
 import { deadlines } from './timers.ts';
 
 /** Each connection's read buffer (nginx reads upstream responses into proxy_buffer_size pieces). */
@@ -30,6 +33,12 @@ export interface ConnectionOwner {
   onTimeout(conn: UpstreamConnection): void;
 }
 
+/** TLS toward the upstream: tls.connect's options, and where a new session goes for reuse. */
+export interface TlsDial {
+  readonly options: tls.ConnectionOptions;
+  readonly saveSession: ((session: Buffer) => void) | null;
+}
+
 export class UpstreamConnection {
   readonly socket: net.Socket;
   /** The peer this connection goes to (`127.0.0.1:8080`), the cache's match key. */
@@ -40,6 +49,8 @@ export class UpstreamConnection {
   /** Set by the pool while the connection waits in its cache. */
   pool: UpstreamPool | null = null;
   connected = false;
+  /** TCP is up and the TLS handshake under way (a failure now is a handshake failure). */
+  handshaking = false;
   closed = false;
   /** For the shared deadline sweep: when the current timeout fires, and its length (0: none). */
   deadline = 0;
@@ -49,25 +60,33 @@ export class UpstreamConnection {
   private readBuffer: Buffer | null = null;
   private retained = false;
 
-  constructor(host: string, port: number, key: string, owner: ConnectionOwner) {
+  constructor(host: string, port: number, key: string, owner: ConnectionOwner, dial: TlsDial | null) {
     this.key = key;
     this.owner = owner;
     // reads go to this connection's own buffer, handed to the owner synchronously: no stream
     // machinery and no new buffer per read (see retain)
-    const socket = net.connect({
-      host,
-      port,
-      noDelay: true,
-      onread: {
-        buffer: () => this.nextBuffer(),
-        callback: (n: number, buf: Uint8Array): boolean => {
-          this.onRead(n, buf as Buffer);
-          return true;
-        },
+    const onread = {
+      buffer: () => this.nextBuffer(),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        this.onRead(n, buf as Buffer);
+        return true;
       },
-    });
+    };
+    const socket =
+      dial === null
+        ? net.connect({ host, port, noDelay: true, onread })
+        : // Node's typings lack tls.connect's `onread`, which it honours as net.connect does
+          tls.connect({ ...dial.options, host, port, onread } as tls.ConnectionOptions);
     this.socket = socket;
-    socket.on('connect', () => {
+    if (dial !== null) {
+      socket.setNoDelay(true);
+      socket.on('connect', () => {
+        this.handshaking = true;
+      });
+      if (dial.saveSession !== null) socket.on('session', dial.saveSession);
+    }
+    socket.on(dial === null ? 'connect' : 'secureConnect', () => {
+      this.handshaking = false;
       this.connected = true;
       this.owner?.onConnect(this);
     });
@@ -148,15 +167,19 @@ export class UpstreamConnection {
   }
 }
 
-/** Open a connection to `host:port`; the owner hears onConnect or onError/onTimeout. */
+/**
+ * Open a connection to `host:port`, over TLS with `dial`; the owner hears onConnect (after the
+ * handshake) or onError/onTimeout. The timeout covers the handshake too, as proxy_connect_timeout.
+ */
 export function connectUpstream(
   host: string,
   port: number,
   key: string,
   timeoutMs: number,
   owner: ConnectionOwner,
+  dial: TlsDial | null = null,
 ): UpstreamConnection {
-  const conn = new UpstreamConnection(host, port, key, owner);
+  const conn = new UpstreamConnection(host, port, key, owner, dial);
   conn.setTimeout(timeoutMs);
   return conn;
 }

@@ -12,6 +12,7 @@ import { buildProxyConf, type ProxyConf, proxyDirectives } from './proxy_conf.ts
 import { ProxyExchange } from './proxy_exchange.ts';
 import type { BodyFraming } from './proxy_headers.ts';
 import { type ProxyUrl, parseProxyUrl, upstreamUri } from './proxy_pass.ts';
+import { upstreamTlsFor } from './proxy_ssl.ts';
 
 const MODULE = 'http_proxy';
 
@@ -47,7 +48,7 @@ function dynamicTarget(r: HttpRequest, conf: ProxyConf): { url: ProxyUrl; group:
     r.logError('error', `no resolver defined to resolve ${url.host}`);
     return 502;
   }
-  return { url, group: conf.registry.implicitGroup(host, url.port || 80, literal) };
+  return { url, group: conf.registry.implicitGroup(host, Number(url.proxyPort), literal) };
 }
 
 function resolveLiteral(host: string): string[] | null {
@@ -132,6 +133,7 @@ function exchange(
   return new ProxyExchange(r as Request, conf, {
     group,
     schema: url.schema,
+    tls: url.schema === 'https://' && conf.ssl !== null ? upstreamTlsFor(conf.ssl, r, url.hostHeader) : null,
     uri,
     head,
     framing,

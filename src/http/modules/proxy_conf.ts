@@ -18,6 +18,7 @@ import type { UpstreamGroup } from '../upstream/balancer.ts';
 import { resolveUpstreamHost, type UpstreamRegistry, upstreamsOf } from '../upstream/upstream.ts';
 import { DEFAULT_HIDDEN, type RedirectRule, RequestHeaderTemplate } from './proxy_headers.ts';
 import { checkUriPart, type ProxyUrl, parseProxyUrl, type UriContext } from './proxy_pass.ts';
+import { buildProxyTls, type ProxyTls, proxySslDirectives } from './proxy_ssl.ts';
 
 /** proxy_next_upstream conditions (NGX_HTTP_UPSTREAM_FT_*). */
 export const FT = {
@@ -83,6 +84,8 @@ export interface ProxyConf {
   /** The target of a fixed URL. */
   readonly group: UpstreamGroup | null;
   readonly registry: UpstreamRegistry;
+  /** proxy_ssl_*: for an https:// URL, or one with variables (which may turn out https). */
+  readonly ssl: ProxyTls | null;
   readonly uriContext: UriContext;
   readonly headers: RequestHeaderTemplate;
   /** 10 or 11. */
@@ -118,7 +121,6 @@ function parseProxyPass(e: ConfEntry, cx: ParseContext): ProxyPassValue {
   const url = parseProxyUrl(text, (m) =>
     invalid(m.startsWith('invalid URL prefix') ? 'invalid URL prefix' : m, e),
   );
-  if (url.schema === 'https://') invalid(`https protocol requires SSL support`, e);
   checkUriPart(url, locationNameOf(cx.block), false, e);
   return { url, dynamic: null };
 }
@@ -172,6 +174,7 @@ export const proxyDirectives: DirectiveSpec[] = [
   ignoredDirective('proxy_max_temp_file_size', HSL, [1]),
   ignoredDirective('proxy_temp_file_write_size', HSL, [1]),
   ignoredDirective('proxy_temp_path', HSL, [1, 2, 3, 4]),
+  ...proxySslDirectives,
 ];
 
 /** The group a fixed URL names: an `upstream` block, else an implicit group for host:port. */
@@ -183,7 +186,7 @@ function targetGroup(url: ProxyUrl, registry: UpstreamRegistry, entry: ConfEntry
   }
   const host = url.host.startsWith('[') ? url.host.slice(1, -1) : url.host;
   const addresses = resolveUpstreamHost(host, url.host, entry);
-  return registry.implicitGroup(host, url.port || 80, addresses);
+  return registry.implicitGroup(host, Number(url.proxyPort), addresses);
 }
 
 function redirectRules(
@@ -255,6 +258,7 @@ export function buildProxyConf(loc: LocationConf, cx: BuildContext): ProxyConf |
     dynamic: value.dynamic === null ? null : cx.variables.compile(value.dynamic, passEntry),
     group,
     registry,
+    ssl: value.url === null || value.url.schema === 'https://' ? buildProxyTls(block, http, cx) : null,
     uriContext,
     headers: new RequestHeaderTemplate(
       inherited(block, 'proxy_set_header'),

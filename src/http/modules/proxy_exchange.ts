@@ -23,6 +23,7 @@ import {
   CONNECTING,
   during,
   FINISHED,
+  HANDSHAKING,
   READING_BODY,
   READING_HEAD,
   SENDING,
@@ -38,6 +39,7 @@ import { FT } from './proxy_conf.ts';
 import { headOutcome, NextUpstream, statusOf } from './proxy_next_upstream.ts';
 import { bodyChunk, LAST_CHUNK, type OutgoingRequest, requestBytes } from './proxy_outgoing.ts';
 import { adoptResponseHead, holdsBody, interceptsError, upgradeHead } from './proxy_response_head.ts';
+import { checkUpstream, dialFor } from './proxy_ssl.ts';
 
 export class ProxyExchange implements ConnectionOwner, ResponseSink {
   private readonly r: Request;
@@ -112,7 +114,8 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     this.phase = CONNECTING;
     this.requestSent = false;
     this.parser.reset(this.r.method === 'HEAD');
-    const cached = this.pool?.take(peer.name, this) ?? null;
+    const { key, dial } = dialFor(this.out.tls, peer);
+    const cached = this.pool?.take(key, this) ?? null;
     if (cached !== null) {
       this.cached = true;
       this.conn = cached;
@@ -121,14 +124,22 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
       return;
     }
     this.cached = false;
-    this.conn = connectUpstream(peer.host, peer.port, peer.name, this.conf.connectTimeout, this);
+    this.conn = connectUpstream(peer.host, peer.port, key, this.conf.connectTimeout, this, dial);
   }
 
   onConnect(conn: UpstreamConnection): void {
     const attempt = this.current.attempt;
     if (conn !== this.conn || attempt === null) return;
+    // proxy_ssl_verify as ngx_http_upstream_ssl_handshake: a failed check is a connect error
+    const refused = checkUpstream(this.out.tls, conn);
+    if (refused !== null) return this.fail(FT.ERROR, 502, during(HANDSHAKING, refused));
     attempt.connectTime = performance.now() - attempt.start;
     this.send();
+  }
+
+  /** The step a failure is logged for: a TLS connection may be handshaking. */
+  private stepOf(conn: UpstreamConnection): number {
+    return this.phase === CONNECTING && conn.handshaking ? HANDSHAKING : this.phase;
   }
 
   private send(): void {
@@ -208,14 +219,12 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   onError(conn: UpstreamConnection, err: NodeJS.ErrnoException): void {
     if (conn !== this.conn) return;
-    this.log('error', socketFailure(this.phase, err));
-    this.fail(FT.ERROR, 502);
+    this.fail(FT.ERROR, 502, socketFailure(this.stepOf(conn), err));
   }
 
   onTimeout(conn: UpstreamConnection): void {
     if (conn !== this.conn) return;
-    this.log('error', during(this.phase, TIMED_OUT));
-    this.fail(FT.TIMEOUT, 504);
+    this.fail(FT.TIMEOUT, 504, during(this.stepOf(conn), TIMED_OUT));
   }
 
   // --- the response ---
@@ -321,8 +330,9 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
 
   // --- failures ---
 
-  private fail(ft: number, status: number): void {
+  private fail(ft: number, status: number, message?: string): void {
     if (this.phase === FINISHED) return;
+    if (message !== undefined) this.log('error', message);
     if (this.phase === READING_BODY) {
       // the client has the head already: all that is left is to cut its connection
       this.current.finishAttempt(this.parser.status);

@@ -4,11 +4,14 @@
 
 import type { UpstreamGroup } from '../upstream/balancer.ts';
 import type { BodyFraming } from './proxy_headers.ts';
+import type { UpstreamTls } from './proxy_ssl.ts';
 
 /** What the content handler hands over: the request to send and how to send its body. */
 export interface OutgoingRequest {
   readonly group: UpstreamGroup;
   readonly schema: string;
+  /** TLS settings and name for https://, else null. */
+  readonly tls: UpstreamTls | null;
   /** The request-target sent upstream, also shown in error logs. */
   readonly uri: string;
   /** The whole head, request line to the empty line. */

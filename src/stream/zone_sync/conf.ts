@@ -9,16 +9,14 @@ import {
   flagDirective,
   ngxAtoi,
   ngxSize,
-  numberDirective,
   parseAddress,
   sizeDirective,
   timeDirective,
 } from '../../config/values.ts';
-import { sslServerDirectives } from '../../http/modules/ssl.ts';
+import { buildClientTls, type ClientTls, clientTlsDirectives } from '../../http/tls/client.ts';
 import type { NginxResolver } from '../resolver.ts';
 import type { StreamBuildContext, StreamServer } from '../types.ts';
 import { DEFAULT_MAX_FRAME, MAX_MAX_FRAME } from './frames.ts';
-import { buildClientTls, type ClientTls } from './tls_client.ts';
 
 const SS: Context[] = ['stream', 'stream_server'];
 /** One memory page: nginx's `4k|8k` defaults on this platform. */
@@ -77,36 +75,11 @@ function parseBuffers(e: ConfEntry): { number: number; size: number } {
   return { number, size };
 }
 
-/** `zone_sync_ssl_conf_command name value` (several allowed). */
-function parseConfCommand(e: ConfEntry): { name: string; value: string } {
-  return { name: e.args[0], value: e.args[1] };
-}
-
 /** The client side's TLS directives: zone_sync_ssl_* are nginx's proxy_ssl_* for peers. */
-const sslDirectives: DirectiveSpec[] = (() => {
-  // The file and protocol parsers are the ssl module's (ssl_certificate -> zone_sync_ssl_certificate).
-  const shared = new Map(sslServerDirectives(SS).map((d) => [d.name, d]));
-  const renamed = (from: string, to: string, multiple = false): DirectiveSpec => ({
-    ...(shared.get(from) as DirectiveSpec),
-    name: to,
-    multiple,
-  });
-  return [
-    flagDirective('zone_sync_ssl', SS),
-    renamed('ssl_certificate', 'zone_sync_ssl_certificate'),
-    renamed('ssl_certificate_key', 'zone_sync_ssl_certificate_key'),
-    renamed('ssl_password_file', 'zone_sync_ssl_password_file'),
-    renamed('ssl_protocols', 'zone_sync_ssl_protocols'),
-    { name: 'zone_sync_ssl_ciphers', contexts: SS, args: [1] },
-    renamed('ssl_crl', 'zone_sync_ssl_crl'),
-    renamed('ssl_trusted_certificate', 'zone_sync_ssl_trusted_certificate'),
-    { name: 'zone_sync_ssl_name', contexts: SS, args: [1] },
-    flagDirective('zone_sync_ssl_server_name', SS),
-    flagDirective('zone_sync_ssl_verify', SS),
-    numberDirective('zone_sync_ssl_verify_depth', SS),
-    { name: 'zone_sync_ssl_conf_command', contexts: SS, args: [2], multiple: true, parse: parseConfCommand },
-  ];
-})();
+const sslDirectives: DirectiveSpec[] = [
+  flagDirective('zone_sync_ssl', SS),
+  ...clientTlsDirectives('zone_sync_ssl', SS),
+];
 
 export const zoneSyncDirectives: DirectiveSpec[] = [
   { name: 'zone_sync', contexts: ['stream_server'], args: [0] },
@@ -164,7 +137,7 @@ export function buildZoneSyncConf(srv: StreamServer, cx: StreamBuildContext): Zo
     // A HELLO timeout of 0 is refused by peers: 1 ms is the least a link can promise.
     timeoutMs: Math.max(1, value('zone_sync_timeout', 5000)),
     maxFrame: Math.min(MAX_MAX_FRAME, Math.max(DEFAULT_MAX_FRAME, recvBuffer)),
-    tls: value('zone_sync_ssl', false) ? buildClientTls(srv.block) : null,
+    tls: value('zone_sync_ssl', false) ? buildClientTls(srv.block, 'zone_sync_ssl', false) : null,
     listens: srv.listens.map((l) => ({ host: l.host ?? listenAddress ?? null, port: l.port })),
     localAddress: listenAddress,
     resolver: srv.resolver,
