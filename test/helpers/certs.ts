@@ -16,6 +16,10 @@ export interface TestPki {
    * `serial` (hex); returns the serial as nginx prints it ($ssl_client_serial).
    */
   issue(name: string, cn: string, opts?: { serial?: string; dns?: string[]; issuer?: string }): string;
+  /** Write the test CA's CRL, with every certificate revoked so far, to `file` (in `dir`). */
+  crl(file: string): void;
+  /** Revoke `<name>.crt` (issued by the test CA); crl() then lists it. */
+  revoke(name: string): void;
 }
 
 // A configuration of our own, so nothing depends on the system's openssl.cnf. `openssl ca`
@@ -77,6 +81,8 @@ export function makeTestPki(): TestPki {
     dir,
     file: (name) => path.join(dir, name),
     read: (name) => readFileSync(path.join(dir, name), 'utf8'),
+    crl: (file) => void openssl('ca', '-config', 'openssl.cnf', '-gencrl', '-out', file),
+    revoke: (name) => void openssl('ca', '-config', 'openssl.cnf', '-revoke', `${name}.crt`),
     issue(name, cn, opts = {}) {
       const serial = opts.serial ?? '1000';
       const issuer = opts.issuer ?? 'ca';
@@ -111,7 +117,7 @@ export function makeTestPki(): TestPki {
   pki.issue('client', 'client', { serial: '0C01' });
   pki.issue('revoked', 'revoked', { serial: '0C02' });
   pki.issue('stranger', 'stranger', { serial: '0D01', issuer: 'other-ca' });
-  openssl('ca', '-config', 'openssl.cnf', '-revoke', 'revoked.crt');
-  openssl('ca', '-config', 'openssl.cnf', '-gencrl', '-out', 'crl.pem');
+  pki.revoke('revoked');
+  pki.crl('crl.pem');
   return pki;
 }

@@ -17,6 +17,7 @@ import { buildClientTls, type ClientTls, clientTlsDirectives } from '../../http/
 import type { NginxResolver } from '../resolver.ts';
 import type { StreamBuildContext, StreamServer } from '../types.ts';
 import { DEFAULT_MAX_FRAME, MAX_MAX_FRAME } from './frames.ts';
+import { tlsFingerprint } from './tls_fingerprint.ts';
 
 const SS: Context[] = ['stream', 'stream_server'];
 /** One memory page: nginx's `4k|8k` defaults on this platform. */
@@ -99,13 +100,17 @@ export const zoneSyncDirectives: DirectiveSpec[] = [
   ...sslDirectives,
 ];
 
-/** Every directive of the server's zone_sync, as written, with the resolver and listens it uses. */
+/**
+ * Every directive of the server's zone_sync, as written, with the resolver and listens it uses and
+ * its TLS (files by content): what must be unchanged for peer connections to survive a reload.
+ */
 function fingerprintOf(srv: StreamServer, listenAddress: string | undefined): string {
   const written: string[] = [`listen-address ${listenAddress ?? ''}`];
   for (const name of ['resolver', 'resolver_timeout', ...zoneSyncDirectives.map((d) => d.name)]) {
     for (const e of inherited(srv.block, name)) written.push(`${name} ${e.args.join(' ')}`);
   }
   for (const l of srv.listens) written.push(`listen ${l.host ?? '*'}:${l.port} ${l.ssl ? 'ssl' : ''}`);
+  written.push(tlsFingerprint(srv));
   return written.join('\n');
 }
 
