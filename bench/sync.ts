@@ -29,6 +29,7 @@ import { type Cluster, standardConf, standardFiles, startCluster } from '../test
 import { haproxyPeers, ms, now, pct, perSec, sleep } from './sync_haproxy.ts';
 
 const BASE = 100;
+const PROBE_MAX_FRAME = 16 * 1024 * 1024;
 const rows: string[][] = [];
 const row = (...cells: (string | number)[]) => {
   rows.push(cells.map(String));
@@ -95,7 +96,8 @@ class ProbePeer {
   readonly sock: net.Socket;
   onRecord: (key: string, at: number) => void = () => {};
   private readonly writer = new FrameWriter();
-  private readonly decoder = new FrameDecoder();
+  /** The probe announces 16 MiB frames in its HELLO: its decoder must take them. */
+  private readonly decoder = new FrameDecoder({ maxFrame: PROBE_MAX_FRAME });
   private catalogue: CatalogueEntry[] = [];
   private ready!: () => void;
   readonly established = new Promise<void>((r) => {
@@ -113,7 +115,7 @@ class ProbePeer {
       instanceId: BigInt(Math.floor(Math.random() * 2 ** 48) + 1),
       nodeId: this.nodeId,
       wall: Date.now(),
-      maxFrame: 16 * 1024 * 1024,
+      maxFrame: PROBE_MAX_FRAME,
       snapshotWindow: 16 * 1024 * 1024,
       timeoutMs: 60_000,
       nodeName: 'bench-probe',
