@@ -1,6 +1,8 @@
 // TLS listeners: certificates by SNI, client certificates (verify, CRL, optional), $ssl_*
 // variables, nginx's 495/496/497/421 answers, [emerg] texts for bad files, reload re-reading.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
@@ -253,6 +255,38 @@ test('reload re-reads a replaced certificate', async () => {
       5000,
       'new certificate',
     );
+  } finally {
+    await z.stop();
+  }
+});
+
+test('a TLS client that stops reading gets a large body intact, then its next answer', async () => {
+  // 16 MiB overflows the socket buffers: encrypted writes queue, then drain in order
+  const huge = randomBytes(16 * 1024 * 1024);
+  const z = await startZonesync({
+    conf: tlsConf(sslServer('a', 'location /files/ { root html; }')),
+    files: { 'html/files/huge.bin': huge },
+  });
+  try {
+    const sock = tls.connect({
+      port: z.port,
+      host: '127.0.0.1',
+      servername: 'a.test',
+      rejectUnauthorized: false,
+    });
+    await once(sock, 'secureConnect');
+    sock.write('GET /files/huge.bin HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    sock.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sock.write('GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.resume();
+    await once(sock, 'end');
+    const first = parseResponse(Buffer.concat(chunks));
+    assert.equal(first.res.status, 200);
+    assert.ok(first.res.body.equals(huge), 'the large body arrived intact');
+    assert.equal(parseResponse(first.rest).res.text, 'a https on a.test\n');
   } finally {
     await z.stop();
   }

@@ -15,7 +15,13 @@ import type { Socket } from 'node:net';
 import { type BodyHost, NO_BODY, RequestBody } from './body_reader.ts';
 import { HEAD_ERROR, HEAD_INCOMPLETE, HeadParser } from './request_parser.ts';
 import { Writer, type WriterHost } from './response_writer.ts';
-import { pendingWriteBytes, readIntoSharedBuffer, SHARED_READ_BUFFER, writeDirect } from './tcp_fast_path.ts';
+import {
+  pendingWriteBytes,
+  readIntoSharedBuffer,
+  SHARED_READ_BUFFER,
+  writeDirect,
+  writesDirectly,
+} from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 import { type ConnectionInfo, type EngineLimits, HttpError, type RequestHandler } from './types.ts';
 
@@ -65,8 +71,9 @@ export class Connection implements WriterHost, BodyHost {
   private processing = false;
   private lingerUntil = 0;
   private detached = false;
-  /** The socket is on the fast path (tcp_fast_path.ts). */
-  private readonly fast: boolean;
+  /** The socket reads and writes on the fast path (tcp_fast_path.ts). */
+  private readonly fastRead: boolean;
+  private readonly fastWrite: boolean;
   private readonly afterDirectWrite = (err?: Error | null): void => {
     if (err) this.socket.destroy();
   };
@@ -82,8 +89,9 @@ export class Connection implements WriterHost, BodyHost {
     // the engine decides when to end its side (a half-closed client still gets its response)
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
-    this.fast = readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf));
-    if (!this.fast) {
+    this.fastRead = readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf));
+    this.fastWrite = this.fastRead && writesDirectly(socket);
+    if (!this.fastRead) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     }
     socket.on('end', () => this.onEnd());
@@ -100,7 +108,7 @@ export class Connection implements WriterHost, BodyHost {
   }
 
   send(data: Buffer): boolean {
-    if (this.fast && writeDirect(this.socket, data, this.afterDirectWrite)) return true;
+    if (this.fastWrite && writeDirect(this.socket, data, this.afterDirectWrite)) return true;
     return this.socket.write(data);
   }
 

@@ -1,11 +1,12 @@
-// The engine's fast path for plain TCP client sockets, below Node's stream layer, whose per-read
+// The engine's fast path for client sockets (plain TCP and TLS), below Node's stream layer, whose per-read
 // and per-write costs are most of a small request's CPU after the syscalls:
 // - reads go into one buffer that every connection shares: Node's `onread` mode, which net.Server
 //   does not offer for the sockets it accepts. No ArrayBuffer and no 'data' event per read; the
 //   engine parses in place and copies out only the bytes it keeps past the callback.
-// - a write with nothing queued before it goes straight to the handle: no Writable bookkeeping
-//   and no nextTick per response. Anything queued (a slow client) sends later writes the usual
-//   way, behind it in libuv's queue, so the order holds.
+// - on plain TCP, a write with nothing queued before it goes straight to the handle: no Writable
+//   bookkeeping and no nextTick per response. Anything queued (a slow client) sends later writes
+//   the usual way, behind it in libuv's queue, so the order holds. Not on TLS: a TLSWrap takes one
+//   write at a time (its queue is not libuv's), which the Writable serializes for it.
 // Both lean on Node internals (two symbols, `_handle`, `_writeGeneric`); where those are missing
 // (another Node) sockets keep the stream API.
 
@@ -42,14 +43,15 @@ function findSymbols(socket: Socket): ReadSymbols | null {
   return buffer !== undefined && callback !== undefined ? { buffer, callback } : null;
 }
 
-/** Switches a fresh, unread plain TCP socket to the fast path; false if it cannot. */
+/** Switches a fresh, unread client socket to the fast path; false if it cannot. */
 export function readIntoSharedBuffer(socket: Socket, onRead: OnRead): boolean {
   const internals = socket as unknown as SocketInternals;
   const handle = internals._handle;
   if (handle == null || typeof handle.useUserBuffer !== 'function') return false;
   if (typeof handle.writeQueueSize !== 'number' || typeof internals._writeGeneric !== 'function')
     return false;
-  if (handle.constructor.name !== 'TCP') return false;
+  // TCP and TLSWrap handles both take a user buffer (tls.connect documents `onread` too)
+  if (handle.constructor.name !== 'TCP' && handle.constructor.name !== 'TLSWrap') return false;
   // a socket something else has read from (plain HTTP sniffed on an ssl port) keeps its events
   if (socket.bytesRead > 0 || socket.readableLength > 0) return false;
   symbols ??= findSymbols(socket);
@@ -62,8 +64,13 @@ export function readIntoSharedBuffer(socket: Socket, onRead: OnRead): boolean {
   return true;
 }
 
+/** Whether writeDirect may be used on this fast-path socket (plain TCP). */
+export function writesDirectly(socket: Socket): boolean {
+  return (socket as unknown as SocketInternals)._handle?.constructor.name === 'TCP';
+}
+
 /**
- * On a fast-path socket: writes `data` (which must not change afterwards) straight to the handle
+ * On a plain TCP fast-path socket: writes `data` (which must not change afterwards) straight to the handle
  * if nothing is queued before it, reporting errors to `done`; false when socket.write must do it.
  */
 export function writeDirect(socket: Socket, data: Buffer, done: (err?: Error | null) => void): boolean {
