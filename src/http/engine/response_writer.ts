@@ -239,16 +239,8 @@ export class Writer implements ResponseWriter {
     }
     const prefix = headPrefix(line, server, type);
     if (expect !== '' || status === 101) return expect + this.composeHead(prefix, length, headers, i, status);
-    if (sameAsLast(prefix, length, this.framing, this.keepAlive, headers, i)) return lastHead;
-    return remember(
-      prefix,
-      length,
-      this.framing,
-      this.keepAlive,
-      headers,
-      i,
-      this.composeHead(prefix, length, headers, i, status),
-    );
+    if (last.matches(prefix, length, this.framing, this.keepAlive, headers, i)) return last.head;
+    return last.store(this.composeHead(prefix, length, headers, i, status));
   }
 
   /** The head after the status line, Server, Date and Content-Type (`prefix`); headers from `i`. */
@@ -272,54 +264,60 @@ export class Writer implements ResponseWriter {
 // The last head, kept with what it was built from. A location's responses repeat their headers
 // (a `return`, a static file's validators): while the parts are the same strings, the head is
 // the same string object and its bytes are encoded once, not per response.
-let lastPrefix = '';
-let lastLength = -1;
-let lastFraming = FRAME_NONE;
-let lastKeepAlive = false;
-const lastTail: string[] = [];
-let lastHead = '';
-let lastBytes: Buffer | null = null;
+class LastHead {
+  private prefix = '';
+  private length = -1;
+  private framing = FRAME_NONE;
+  private keepAlive = false;
+  private readonly tail: string[] = [];
+  head = '';
+  bytes: Buffer | null = null;
 
-function sameAsLast(
-  prefix: string,
-  length: number,
-  framing: number,
-  keepAlive: boolean,
-  headers: string[],
-  from: number,
-): boolean {
-  const n = headers.length - from;
-  if (prefix !== lastPrefix || length !== lastLength || framing !== lastFraming) return false;
-  if (keepAlive !== lastKeepAlive || n !== lastTail.length) return false;
-  for (let k = 0; k < n; k++) if (headers[from + k] !== lastTail[k]) return false;
-  return true;
+  /** Whether `head` is the head for these parts; if not, they are kept for the next store(). */
+  matches(
+    prefix: string,
+    length: number,
+    framing: number,
+    keepAlive: boolean,
+    headers: string[],
+    from: number,
+  ): boolean {
+    const n = headers.length - from;
+    if (
+      prefix === this.prefix &&
+      length === this.length &&
+      framing === this.framing &&
+      keepAlive === this.keepAlive &&
+      n === this.tail.length
+    ) {
+      let k = 0;
+      while (k < n && headers[from + k] === this.tail[k]) k++;
+      if (k === n) return true;
+    }
+    this.prefix = prefix;
+    this.length = length;
+    this.framing = framing;
+    this.keepAlive = keepAlive;
+    this.tail.length = 0;
+    for (let k = from; k < headers.length; k++) this.tail.push(headers[k]);
+    return false;
+  }
+
+  /** The head built from the parts matches() was last given. */
+  store(head: string): string {
+    this.head = head;
+    this.bytes = null;
+    return head;
+  }
 }
 
-function remember(
-  prefix: string,
-  length: number,
-  framing: number,
-  keepAlive: boolean,
-  headers: string[],
-  from: number,
-  head: string,
-): string {
-  lastPrefix = prefix;
-  lastLength = length;
-  lastFraming = framing;
-  lastKeepAlive = keepAlive;
-  lastTail.length = 0;
-  for (let k = from; k < headers.length; k++) lastTail.push(headers[k]);
-  lastHead = head;
-  lastBytes = null;
-  return head;
-}
+const last = new LastHead();
 
 /** A head's bytes; the last head's are kept, and must never be written to. */
 function headBytes(head: string): Buffer {
-  if (head !== lastHead) return encode(head, 'latin1');
-  lastBytes ??= encode(head, 'latin1');
-  return lastBytes;
+  if (head !== last.head) return encode(head, 'latin1');
+  last.bytes ??= encode(head, 'latin1');
+  return last.bytes;
 }
 
 /**
