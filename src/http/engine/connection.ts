@@ -13,15 +13,10 @@
 
 import type { Socket } from 'node:net';
 import { type BodyHost, NO_BODY, RequestBody } from './body_reader.ts';
+import { ReceivedBytes } from './received_bytes.ts';
 import { HEAD_ERROR, HEAD_INCOMPLETE, HeadParser } from './request_parser.ts';
 import { Writer, type WriterHost } from './response_writer.ts';
-import {
-  pendingWriteBytes,
-  readIntoSharedBuffer,
-  SHARED_READ_BUFFER,
-  writeDirect,
-  writesDirectly,
-} from './tcp_fast_path.ts';
+import { pendingWriteBytes, readIntoSharedBuffer, writeDirect, writesDirectly } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 import { type ConnectionInfo, type EngineLimits, HttpError, type RequestHandler } from './types.ts';
 
@@ -61,9 +56,7 @@ export class Connection implements WriterHost, BodyHost {
   private readonly info: ConnectionInfo;
   private readonly parser: HeadParser;
   private state = READING_HEAD;
-  private buf: Buffer | null = null;
-  private start = 0;
-  private end = 0;
+  private readonly input = new ReceivedBytes();
   private writer: Writer | null = null;
   private body: RequestBody | null = null;
   private continuePending = false;
@@ -121,7 +114,7 @@ export class Connection implements WriterHost, BodyHost {
   keepAliveAllowed(): boolean {
     // A client that half-closed after pipelining still gets every request it sent answered,
     // as nginx does: EOF only ends the connection once the buffered requests are served.
-    const buffered = this.buf !== null && this.start < this.end;
+    const buffered = this.input.pending > 0;
     return (
       (!this.peerEnded || buffered) &&
       (this.body === null || this.body.failed === null) &&
@@ -157,14 +150,11 @@ export class Connection implements WriterHost, BodyHost {
   }
 
   detach(): Buffer {
-    this.keepUnread();
-    const rest =
-      this.buf !== null && this.start < this.end ? this.buf.subarray(this.start, this.end) : Buffer.alloc(0);
+    const rest = this.input.take();
     // CLOSED makes the engine ignore the socket's events from now on; the new owner closes it
     this.state = CLOSED;
     this.detached = true;
     this.clearTimer();
-    this.buf = null;
     this.body = null;
     this.writer = null;
     if (this.socket.isPaused()) this.socket.resume();
@@ -180,16 +170,8 @@ export class Connection implements WriterHost, BodyHost {
       return true;
     }
     this.onData(buf, nread);
-    this.keepUnread();
+    this.input.keep();
     return true;
-  }
-
-  /** Before the shared read buffer is read into again: copy out what is still unread. */
-  private keepUnread(): void {
-    if (this.buf !== SHARED_READ_BUFFER) return;
-    this.buf = this.start < this.end ? Buffer.from(this.buf.subarray(this.start, this.end)) : null;
-    this.end -= this.start;
-    this.start = 0;
   }
 
   /** chunk[0, length) arrived: chunk is the shared read buffer or a Buffer of Node's own. */
@@ -199,18 +181,10 @@ export class Connection implements WriterHost, BodyHost {
       this.setTimer(TIMER_LINGER, Math.min(this.limits.lingeringTimeout, this.lingerUntil - Date.now()));
       return;
     }
-    if (this.buf === null || this.start === this.end) {
-      this.buf = chunk;
-      this.start = 0;
-      this.end = length;
-    } else {
-      this.buf = Buffer.concat([this.buf.subarray(this.start, this.end), chunk.subarray(0, length)]);
-      this.start = 0;
-      this.end = this.buf.length;
-    }
+    this.input.append(chunk, length);
     if (this.state === READING_HEAD) this.readHeads();
     else this.pumpBody();
-    if (this.state !== CLOSED && this.end - this.start > MAX_BUFFERED && !this.socket.isPaused()) {
+    if (this.state !== CLOSED && this.input.pending > MAX_BUFFERED && !this.socket.isPaused()) {
       if (this.state === HANDLING && (this.body === null || !this.body.wanted)) this.socket.pause();
     }
   }
@@ -231,7 +205,7 @@ export class Connection implements WriterHost, BodyHost {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
     deadlines.delete(this);
-    this.buf = null;
+    this.input.clear();
     this.body?.fail(new HttpError(400, 'client prematurely closed connection'));
     const w = this.writer;
     this.writer = null;
@@ -258,8 +232,9 @@ export class Connection implements WriterHost, BodyHost {
     if (this.processing) return;
     this.processing = true;
     let corked = false;
-    while (this.state === READING_HEAD && this.buf !== null && this.start < this.end) {
-      const r = this.parser.parse(this.buf, this.start, this.end);
+    const input = this.input;
+    while (this.state === READING_HEAD && input.pending > 0) {
+      const r = this.parser.parse(input.buf, input.start, input.end);
       if (r === HEAD_INCOMPLETE) {
         if (this.peerEnded) {
           // the rest of this head can never arrive
@@ -276,8 +251,8 @@ export class Connection implements WriterHost, BodyHost {
         this.rejectHead();
         break;
       }
-      this.start += r;
-      if (!corked && this.start < this.end) {
+      input.start += r;
+      if (!corked && input.pending > 0) {
         // pipelined requests: their responses leave in one write
         this.socket.cork();
         corked = true;
@@ -335,10 +310,10 @@ export class Connection implements WriterHost, BodyHost {
     const body = this.body;
     this.body = null;
     this.state = READING_HEAD;
-    const pipelined = this.buf !== null && this.start < this.end;
+    const pipelined = this.input.pending > 0;
     this.parser.next(pipelined ? (body?.rawConsumed ?? 0) : -1);
     if (!pipelined) {
-      this.buf = null;
+      this.input.clear();
       this.setTimer(TIMER_KEEPALIVE, this.limits.keepaliveTimeout);
     } else {
       this.setTimer(TIMER_HEADER, this.limits.clientHeaderTimeout);
@@ -356,14 +331,11 @@ export class Connection implements WriterHost, BodyHost {
     const body = this.body;
     if (body === null || !body.wanted) return;
     // body consumers may keep what they are fed (queued writes upstream)
-    this.keepUnread();
-    if (this.buf !== null && this.start < this.end) {
-      const next = body.feed(this.buf, this.start, this.end);
-      if (next < 0) {
-        this.start = this.end;
-      } else {
-        this.start = next;
-      }
+    this.input.keep();
+    const input = this.input;
+    if (input.pending > 0) {
+      const next = body.feed(input.buf, input.start, input.end);
+      input.start = next < 0 ? input.end : next;
     }
     if (this.socket.isPaused()) this.socket.resume();
     if (this.peerEnded && !body.complete && body.failed === null) {
@@ -388,7 +360,7 @@ export class Connection implements WriterHost, BodyHost {
   private closeGracefully(): void {
     if (this.state === CLOSED) return;
     this.body = null;
-    this.buf = null;
+    this.input.clear();
     if (this.peerEnded || this.socket.destroyed) {
       this.close();
       return;
