@@ -7,6 +7,7 @@
 // owner hears of it only once the handshake is done.
 import net from 'node:net';
 import tls from 'node:tls';
+import { writeDirect } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 
 /** Each connection's read buffer (nginx reads upstream responses into proxy_buffer_size pieces). */
@@ -49,6 +50,8 @@ export class UpstreamConnection {
   /** Set by the pool while the connection waits in its cache. */
   pool: UpstreamPool | null = null;
   connected = false;
+  /** Plain TCP: requests may go out with writeDirect (tcp_fast_path.ts). */
+  private readonly direct: boolean;
   /** TCP is up and the TLS handshake under way (a failure now is a handshake failure). */
   handshaking = false;
   closed = false;
@@ -78,6 +81,7 @@ export class UpstreamConnection {
         : // Node's typings lack tls.connect's `onread`, which it honours as net.connect does
           tls.connect({ ...dial.options, host, port, onread } as tls.ConnectionOptions);
     this.socket = socket;
+    this.direct = dial === null;
     if (dial !== null) {
       socket.setNoDelay(true);
       socket.on('connect', () => {
@@ -137,6 +141,16 @@ export class UpstreamConnection {
     if (this.timeoutMs > 0) this.deadline = Date.now() + this.timeoutMs;
     if (this.owner !== null) this.owner.onData(this, buf.subarray(0, n));
     else this.close();
+  }
+
+  /**
+   * On plain TCP, write `data` straight to the socket (no stream bookkeeping, no nextTick) and
+   * call `written` once it is out; a failure becomes the socket's error. False: use socket.write.
+   */
+  sendDirect(data: Buffer, written: () => void): boolean {
+    return (
+      this.direct && writeDirect(this.socket, data, (err) => (err ? this.socket.destroy(err) : written()))
+    );
   }
 
   /** Arm the timeout (proxy_connect/read/send_timeout, keepalive_timeout) in ms; 0 turns it off. */

@@ -152,6 +152,7 @@ export class ProxyExchange implements ConnectionOwner, ResponseSink {
     this.requestSent = true;
     this.current.sent(data.length);
     const socket = conn.socket;
+    if (!out.streamBody && conn.sendDirect(data, () => conn === this.conn && this.requestWritten())) return;
     // no write callback on the common path: Node then schedules nothing after a write
     const flushed = socket.write(data);
     if (out.streamBody) this.streamBody(conn);
