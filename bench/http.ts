@@ -5,6 +5,10 @@
 // each ratio is the median of the rounds' own ratios (zonesync's round against the nginx round
 // just before it), not a ratio of medians taken minutes apart.
 // The proxy scenario puts a third process, an nginx origin answering `return 200`, behind both.
+// `return 200` also runs a bare Node `net` server that writes a fixed answer for every request
+// head: the ceiling of any HTTP engine on this Node, measured in the same rounds.
+// Each round first waits (up to a minute) for this machine to be idle, as the baseline scripts
+// do, so that other work on it (a test run) does not land in one server's rounds.
 // Usage: node bench/http.ts [--duration 3] [--rounds 9] [--only NAME,...] [--out FILE]
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,12 +38,14 @@ interface Scenario {
   /** Extra `http`-level text (upstream blocks). */
   http?: string;
   tls?: boolean;
+  /** Also measure the bare Node server (the engine's ceiling). */
+  ceiling?: boolean;
 }
 
 const TRY_FILES = 'location / { try_files /__none @ok; } location @ok { return 200 "ok"; }';
 
 const SCENARIOS: Scenario[] = [
-  { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }' },
+  { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }', ceiling: true },
   { name: 'static file (1 KiB)', path: '/file.html', server: 'root html; location / { }' },
   {
     name: 'proxy_pass, upstream keepalive',
@@ -114,13 +120,22 @@ async function measure(proc: ChildProcess, url: string): Promise<Run> {
   return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
 }
 
-async function start(
-  kind: 'nginx' | 'zonesync',
-  s: Scenario,
-  dir: string,
-): Promise<{ proc: ChildProcess; port: number }> {
+type Kind = 'nginx' | 'zonesync' | 'node net';
+
+/** The bare server: one fixed answer per request head, as the issue's "throwaway raw net server". */
+const BARE_NODE_SERVER = `
+const net = require('node:net');
+const answer = Buffer.from('HTTP/1.1 200 OK\\r\\nServer: bare\\r\\nContent-Type: text/html\\r\\nContent-Length: 2\\r\\nConnection: keep-alive\\r\\n\\r\\nok');
+net.createServer((s) => {
+  s.setNoDelay(true);
+  s.on('error', () => {});
+  s.on('data', (d) => { for (let i = d.indexOf('\\r\\n\\r\\n'); i !== -1; i = d.indexOf('\\r\\n\\r\\n', i + 4)) s.write(answer); });
+}).listen(Number(process.argv[1]), '127.0.0.1');
+`;
+
+async function start(kind: Kind, s: Scenario, dir: string): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
-  const prefix = path.join(dir, `${kind}-${port}`);
+  const prefix = path.join(dir, `${kind.replace(' ', '-')}-${port}`);
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
   mkdirSync(path.join(prefix, 'html'));
   writeFileSync(path.join(prefix, 'html/file.html'), 'x'.repeat(1024));
@@ -128,9 +143,29 @@ async function start(
   const proc =
     kind === 'nginx'
       ? spawn('nginx', ['-p', `${prefix}/`, '-c', 'bench.conf'], { stdio: 'ignore' })
-      : spawn(BIN, ['-p', prefix, '-c', 'bench.conf'], { stdio: 'ignore' });
+      : kind === 'zonesync'
+        ? spawn(BIN, ['-p', prefix, '-c', 'bench.conf'], { stdio: 'ignore' })
+        : spawn(process.execPath, ['-e', BARE_NODE_SERVER, String(port)], { stdio: 'ignore' });
   await waitFor(() => canConnect(port), 10000, `${kind} listening`);
   return { proc, port };
+}
+
+/** Busy share of all CPUs (user+nice+system+irq+softirq) over `ms`. */
+async function busyShare(ms: number): Promise<number> {
+  const sample = () => {
+    const f = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, all: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+  };
+  const a = sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sample();
+  return (b.busy - a.busy) / Math.max(1, b.all - a.all);
+}
+
+/** Wait until the machine is idle (under 10% busy for half a second), at most a minute. */
+async function waitQuiet(): Promise<void> {
+  const until = Date.now() + 60_000;
+  while ((await busyShare(500)) > 0.1 && Date.now() < until) {}
 }
 
 function median(xs: number[]): number {
@@ -157,32 +192,36 @@ async function main(): Promise<void> {
   originPort = origin.port;
   try {
     for (const s of SCENARIOS.filter((x) => only === undefined || only.some((o) => x.name.startsWith(o)))) {
-      const runs: Record<string, Run[]> = { nginx: [], zonesync: [] };
-      const servers = { nginx: await start('nginx', s, dir), zonesync: await start('zonesync', s, dir) };
+      const kinds: Kind[] = s.ceiling ? ['nginx', 'zonesync', 'node net'] : ['nginx', 'zonesync'];
+      const runs: Record<string, Run[]> = {};
+      const servers: Record<string, { proc: ChildProcess; port: number }> = {};
+      for (const kind of kinds) {
+        runs[kind] = [];
+        servers[kind] = await start(kind, s, dir);
+      }
       try {
         for (let i = 0; i < ROUNDS; i++) {
-          // alternate who goes first, so neither always runs in the other's wake
-          for (const kind of i % 2 === 0
-            ? (['nginx', 'zonesync'] as const)
-            : (['zonesync', 'nginx'] as const)) {
-            const url = `${s.tls ? 'https' : 'http'}://127.0.0.1:${servers[kind].port}${s.path}`;
-            runs[kind].push(await measure(servers[kind].proc, url));
+          // rotate who goes first, so no server always runs in another's wake
+          for (let k = 0; k < kinds.length; k++) {
+            const kind = kinds[(i + k) % kinds.length]!;
+            const url = `${s.tls ? 'https' : 'http'}://127.0.0.1:${servers[kind]!.port}${s.path}`;
+            await waitQuiet();
+            runs[kind]!.push(await measure(servers[kind]!.proc, url));
           }
         }
       } finally {
         for (const x of Object.values(servers)) x.proc.kill('SIGTERM');
       }
-      const m = (kind: string, k: keyof Run) => median(runs[kind].map((r) => r[k]));
-      const pairRatio = (k: keyof Run) => median(runs.zonesync.map((z, i) => z[k] / runs.nginx[i][k]));
-      for (const kind of ['nginx', 'zonesync']) {
-        const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : pairRatio(k).toFixed(2));
+      const m = (kind: string, k: keyof Run) => median(runs[kind]!.map((r) => r[k]));
+      const pairRatio = (kind: string, k: keyof Run) =>
+        median(runs[kind]!.map((z, i) => z[k] / runs.nginx![i]![k]));
+      for (const kind of kinds) {
+        const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : pairRatio(kind, k).toFixed(2));
         lines.push(
           `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
         );
       }
-      console.error(
-        `${s.name}: nginx ${JSON.stringify(runs.nginx)} zonesync ${JSON.stringify(runs.zonesync)}`,
-      );
+      console.error(`${s.name}: ${kinds.map((k) => `${k} ${JSON.stringify(runs[k])}`).join(' ')}`);
     }
   } finally {
     origin.proc.kill('SIGTERM');
