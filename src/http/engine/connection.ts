@@ -13,10 +13,11 @@
 
 import type { Socket } from 'node:net';
 import { type BodyHost, NO_BODY, RequestBody } from './body_reader.ts';
+import { ClientOutput } from './client_output.ts';
 import { ReceivedBytes } from './received_bytes.ts';
 import { HEAD_ERROR, HEAD_INCOMPLETE, HeadParser } from './request_parser.ts';
 import { Writer, type WriterHost } from './response_writer.ts';
-import { pendingWriteBytes, readIntoSharedBuffer, writeDirect, writesDirectly } from './tcp_fast_path.ts';
+import { readIntoSharedBuffer, writesDirectly } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 import { type ConnectionInfo, type EngineLimits, HttpError, type RequestHandler } from './types.ts';
 
@@ -64,12 +65,9 @@ export class Connection implements WriterHost, BodyHost {
   private processing = false;
   private lingerUntil = 0;
   private detached = false;
-  /** The socket reads and writes on the fast path (tcp_fast_path.ts). */
+  /** The socket reads on the fast path (tcp_fast_path.ts). */
   private readonly fastRead: boolean;
-  private readonly fastWrite: boolean;
-  private readonly afterDirectWrite = (err?: Error | null): void => {
-    if (err) this.socket.destroy();
-  };
+  private readonly output: ClientOutput;
   timer = TIMER_NONE;
   deadline = 0;
 
@@ -83,7 +81,7 @@ export class Connection implements WriterHost, BodyHost {
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
     this.fastRead = readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf));
-    this.fastWrite = this.fastRead && writesDirectly(socket);
+    this.output = new ClientOutput(socket, this.fastRead && writesDirectly(socket));
     if (!this.fastRead) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     }
@@ -101,8 +99,7 @@ export class Connection implements WriterHost, BodyHost {
   }
 
   send(data: Buffer): boolean {
-    if (this.fastWrite && writeDirect(this.socket, data, this.afterDirectWrite)) return true;
-    return this.socket.write(data);
+    return this.output.send(data);
   }
 
   takeContinue(): string {
@@ -127,7 +124,7 @@ export class Connection implements WriterHost, BodyHost {
     if (body !== this.body) return;
     if (this.continuePending && this.writer !== null && !this.writer.headersSent && this.writable()) {
       this.continuePending = false;
-      this.socket.write(CONTINUE, 'latin1');
+      this.output.send(Buffer.from(CONTINUE, 'latin1'));
     }
     this.pumpBody();
   }
@@ -151,6 +148,7 @@ export class Connection implements WriterHost, BodyHost {
 
   detach(): Buffer {
     const rest = this.input.take();
+    this.output.flush();
     // CLOSED makes the engine ignore the socket's events from now on; the new owner closes it
     this.state = CLOSED;
     this.detached = true;
@@ -206,6 +204,7 @@ export class Connection implements WriterHost, BodyHost {
     this.state = CLOSED;
     deadlines.delete(this);
     this.input.clear();
+    this.output.drop();
     this.body?.fail(new HttpError(400, 'client prematurely closed connection'));
     const w = this.writer;
     this.writer = null;
@@ -367,6 +366,7 @@ export class Connection implements WriterHost, BodyHost {
     }
     this.state = LINGERING;
     this.lingerUntil = Date.now() + LINGERING_TIME;
+    this.output.flush();
     this.socket.end();
     if (this.socket.isPaused()) this.socket.resume();
     this.setTimer(TIMER_LINGER, this.limits.lingeringTimeout);
@@ -374,10 +374,11 @@ export class Connection implements WriterHost, BodyHost {
 
   private close(): void {
     if (this.state === CLOSED) return;
-    if (this.writable() && pendingWriteBytes(this.socket) > 0) {
+    if (this.writable() && this.output.backlog > 0) {
       // let queued bytes go out, then close
       this.state = CLOSED;
       deadlines.delete(this);
+      this.output.flush();
       this.socket.end();
       this.socket.once('finish', () => this.socket.destroy());
       return;
