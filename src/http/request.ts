@@ -97,6 +97,10 @@ export class Request implements HttpRequest {
     return this.ctxMap;
   }
 
+  ctxValue(key: string): unknown {
+    return this.ctxMap?.get(key);
+  }
+
   get bodyBytesSent(): number {
     return this.res.bodyBytesSent;
   }

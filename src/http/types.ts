@@ -99,6 +99,8 @@ export interface HttpRequest {
   readonly vars: Map<string, string>;
   /** Per-module request state (limit_req's status, etc.), keyed by module name. */
   readonly ctx: Map<string, unknown>;
+  /** ctx.get(key) without making the map for a request that has none. */
+  ctxValue(key: string): unknown;
   /** The upstream module's record of this request (nginx's u->state), once it was proxied. */
   upstreamState?: UpstreamState | null;
   /** Start time, milliseconds since the epoch with sub-ms precision. */

@@ -144,6 +144,23 @@ export function binaryAddress(address: string): string {
   return address;
 }
 
+/**
+ * binaryAddress for the clients seen lately: limit_req keys on it for every request, and working
+ * it out (address checks, splits) cost more than the limit itself. Cleared when full.
+ */
+const BINARY_ADDRESSES = new Map<string, string>();
+const BINARY_ADDRESSES_MAX = 4096;
+
+function cachedBinaryAddress(address: string): string {
+  let binary = BINARY_ADDRESSES.get(address);
+  if (binary === undefined) {
+    if (BINARY_ADDRESSES.size >= BINARY_ADDRESSES_MAX) BINARY_ADDRESSES.clear();
+    binary = binaryAddress(address);
+    BINARY_ADDRESSES.set(address, binary);
+  }
+  return binary;
+}
+
 /** `bytes` from a pool of random bytes, hex: one crypto call serves 256 request ids. */
 let randomPool = Buffer.alloc(0);
 let randomOffset = 0;
@@ -183,7 +200,7 @@ function prefix(name: string, get: (r: HttpRequest, name: string) => string | un
 
 export const httpCoreVariables: VariableDef[] = [
   exact('remote_addr', (r) => r.conn.remoteAddress),
-  exact('binary_remote_addr', (r) => binaryAddress(r.conn.remoteAddress)),
+  exact('binary_remote_addr', (r) => cachedBinaryAddress(r.conn.remoteAddress)),
   exact('remote_port', (r) =>
     r.conn.remotePort > 0 && r.conn.remotePort < 65536 ? String(r.conn.remotePort) : '',
   ),
@@ -223,7 +240,7 @@ export const httpCoreVariables: VariableDef[] = [
     secondsWithMillis(Math.max(0, Math.floor(Date.now()) - Math.floor(r.startTime))),
   ),
   exact('request_id', (r) => {
-    let id = r.ctx.get(REQUEST_ID_KEY) as string | undefined;
+    let id = r.ctxValue(REQUEST_ID_KEY) as string | undefined;
     if (id === undefined) {
       id = randomHex16();
       r.ctx.set(REQUEST_ID_KEY, id);

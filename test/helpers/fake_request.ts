@@ -70,6 +70,7 @@ export function fakeRequest(init: FakeRequestInit = {}): HttpRequest {
   const server = { serverName: init.serverName ?? '' } as ServerConf;
   const body = { received: init.bodyReceived ?? 0 } as BodyReader;
   const headersOut = init.headersOut ?? [];
+  const ctx = new Map<string, unknown>();
   return {
     parsed,
     conn,
@@ -82,7 +83,8 @@ export function fakeRequest(init: FakeRequestInit = {}): HttpRequest {
     location: {} as LocationConf,
     captures: null,
     vars: new Map(),
-    ctx: new Map(),
+    ctx,
+    ctxValue: (key) => ctx.get(key),
     startTime: init.startTime ?? Date.now(),
     internal: false,
     uriChanged: false,

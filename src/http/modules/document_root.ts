@@ -120,6 +120,6 @@ function compileRoot(value: RootValue, cv: ComplexValue, cx: BuildContext): Docu
 /** ngx_http_map_uri_to_path: the file a URI names under this root or alias. */
 export function mapUriToPath(root: DocumentRoot, r: HttpRequest, uri: string = r.uri): string {
   const base = root.base(r);
-  if (root.alias === REGEX_ALIAS) return r.ctx.get(ADD_URI_TO_ALIAS) === true ? base + uri : base;
+  if (root.alias === REGEX_ALIAS) return r.ctxValue(ADD_URI_TO_ALIAS) === true ? base + uri : base;
   return base + uri.slice(root.alias);
 }

@@ -111,7 +111,7 @@ export const limitReqModule: Module = {
     enumDirective('limit_req_log_level', HSL, LOG_LEVELS),
     flagDirective('limit_req_dry_run', HSL),
   ],
-  variables: [{ name: 'limit_req_status', get: (r) => r.ctx.get(STATUS_KEY) as LimitReqStatus | undefined }],
+  variables: [{ name: 'limit_req_status', get: (r) => r.ctxValue(STATUS_KEY) as LimitReqStatus | undefined }],
   http: {
     init: declareZones,
     location: locationHandler,

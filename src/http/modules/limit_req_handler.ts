@@ -143,7 +143,7 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
   };
 
   return (r) => {
-    if (r.ctx.has(STATUS_KEY)) return DECLINED;
+    if (r.ctxValue(STATUS_KEY) !== undefined) return DECLINED;
     return lone === undefined ? general(r) : single(r, lone);
   };
 }

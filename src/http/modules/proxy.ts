@@ -21,7 +21,7 @@ const NO_BODY: BodyFraming = { length: -1, chunked: false };
 /** The URL a request is proxied to, kept for $proxy_host / $proxy_port. */
 function urlOf(r: HttpRequest): ProxyUrl | undefined {
   return (
-    (r.ctx.get(MODULE) as ProxyUrl | undefined) ??
+    (r.ctxValue(MODULE) as ProxyUrl | undefined) ??
     (r.location.conf.get(MODULE) as ProxyConf | undefined)?.url ??
     undefined
   );
