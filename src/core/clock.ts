@@ -142,10 +142,12 @@ export class Hlc {
 
   /**
    * `update()` of the stamp (`rWall`, `rLogical`) without building bigints (the replication hot
-   * path); read the receive stamp from `wall` and `logical`.
+   * path); read the receive stamp from `wall` and `logical`. `pt` is the wall clock: a caller that
+   * observes a batch of stamps at once may read it once for all of them, as if they arrived at that
+   * instant. The result is still an HLC (at least every stamp seen, never going back, and within
+   * skew of the wall clock), as the next `advance()` reads the clock afresh.
    */
-  observe(rWall: number, rLogical: number): void {
-    const pt = this.clock.now();
+  observe(rWall: number, rLogical: number, pt = this.clock.now()): void {
     if (rWall - pt > this.maxSkewMs) throw new ClockSkewError(rWall - pt, this.maxSkewMs);
     const rCounter = rLogical >>> 16;
     const wall = Math.max(this.lastWall, rWall, pt);

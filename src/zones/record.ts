@@ -42,6 +42,21 @@ export interface ZoneRecord {
 }
 
 /**
+ * A peer's record read in place from a received frame (zone_sync's RecordCursor): its key is
+ * `bytes[keyStart, +keyLength)` and its value `bytes[valueStart, +valueLength)`, so a zone stores it
+ * without making views. Valid only during the call it is passed to (the cursor moves on).
+ */
+export interface PlacedRecord extends ZoneRecord {
+  readonly bytes: Uint8Array;
+  readonly keyStart: number;
+  readonly keyLength: number;
+  readonly valueStart: number;
+  readonly valueLength: number;
+  readonly wall: number;
+  readonly logical: number;
+}
+
+/**
  * A record with its stamp unpacked (wall, logical), the stamp's bigint built only when asked for:
  * what the change feed and the wire decoder hand out, so the hot paths never allocate a bigint.
  */

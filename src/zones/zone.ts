@@ -7,6 +7,7 @@ import { systemClock } from '../core/clock.ts';
 import type { Level } from '../core/error_log.ts';
 import {
   MAX_KEY_LENGTH,
+  type PlacedRecord,
   type RecordView,
   recordLogical,
   recordWall,
@@ -235,9 +236,12 @@ export class Zone {
   /**
    * Merge a record from a peer. The HLC observes its stamp first, so later local writes order after
    * it; a stamp too far in the future is refused (see Hlc.update). Nothing is fed to `subscribe`.
+   * `now` is the wall time the merge happens at: a caller applying a whole frame in one go may read
+   * the clock once for it, as if the frame arrived at that instant. A PlacedRecord is stored from its
+   * bytes, without views; listeners may read it only during their call.
    */
-  applyRemote(record: ZoneRecord): ApplyResult {
-    const result = this.applyChecked(record);
+  applyRemote(record: ZoneRecord | PlacedRecord, now = this.clock.now()): ApplyResult {
+    const result = this.applyChecked(record, now);
     if (this.remoteListeners.size > 0) {
       for (const listener of this.remoteListeners) listener(record, result.result, result.reason);
     }
@@ -254,36 +258,49 @@ export class Zone {
     this.remoteListeners.clear();
   }
 
-  private applyChecked(record: ZoneRecord): { readonly result: ApplyResult; readonly reason?: string } {
+  private applyChecked(
+    record: ZoneRecord | PlacedRecord,
+    now: number,
+  ): { readonly result: ApplyResult; readonly reason?: string } {
     if (!this.sync) return { result: 'rejected', reason: `zone "${this.name}" is not synced` };
-    if (record.key.length > MAX_KEY_LENGTH) return { result: 'rejected', reason: 'key too long' };
+    const placed = 'keyStart' in record ? record : undefined;
+    const k = placed ? placed.bytes : record.key;
+    const kStart = placed ? placed.keyStart : 0;
+    const kLength = placed ? placed.keyLength : k.length;
+    if (kLength > MAX_KEY_LENGTH) return { result: 'rejected', reason: 'key too long' };
     let wall = recordWall(record);
     let logical = recordLogical(record);
     try {
-      this.hlc.observe(wall, logical);
+      this.hlc.observe(wall, logical, now);
     } catch (err) {
       return { result: 'rejected', reason: (err as Error).message };
     }
-    const now = this.clock.now();
     if (record.expireAt !== 0 && record.expireAt <= now) return STALE;
-    const key = record.key;
-    const hash = this.store.hashOf(key);
-    const stored = this.store.getHashed(key, hash);
+    const hash = this.store.hashOf(k, kStart, kStart + kLength);
+    const stored = this.store.getHashed(k, hash, kStart, kLength);
     const local = stored && (stored.expireAt === 0 || stored.expireAt > now) ? stored : undefined;
     const decision = this.type.merge(local, record);
     if (decision === 'keep') return STALE;
+    const tombstone = decision === 'take' && record.deleted;
     let expireAt = record.expireAt;
-    let value = record.value;
+    let value: Uint8Array = EMPTY;
+    let vStart = 0;
+    let vLength = 0;
     if (decision !== 'take') {
       value = decision;
+      vLength = value.length;
       if (local !== undefined && stampAfter(local.wall, local.logical, wall, logical)) {
         wall = local.wall;
         logical = local.logical;
         expireAt = local.expireAt;
       }
+    } else if (!tombstone) {
+      value = placed ? placed.bytes : record.value;
+      vStart = placed ? placed.valueStart : 0;
+      vLength = placed ? placed.valueLength : value.length;
     }
-    const tombstone = decision === 'take' && record.deleted;
-    if (!this.write(key, hash, tombstone ? EMPTY : value, { expireAt, wall, logical, tombstone })) {
+    const options = { expireAt, wall, logical, tombstone };
+    if (!this.write(k, hash, value, options, kStart, kLength, vStart, vLength)) {
       return { result: 'rejected', reason: 'zone is full' };
     }
     return APPLIED;
@@ -305,10 +322,28 @@ export class Zone {
     return 'ok';
   }
 
-  /** Store, making room by the type's rule once; logs nginx's alert when that fails too. */
-  private write(key: Uint8Array, hash: number, value: Uint8Array, options: WriteOptions): boolean {
-    if (this.store.setHashed(key, hash, value, options) === 'ok') return true;
-    if (this.type.onFull(this) && this.store.setHashed(key, hash, value, options) === 'ok') return true;
+  /**
+   * Store (ranges as ZoneStore.setHashed), making room by the type's rule once; logs nginx's alert
+   * when that fails too.
+   */
+  private write(
+    key: Uint8Array,
+    hash: number,
+    value: Uint8Array,
+    options: WriteOptions,
+    kStart = 0,
+    kLength = key.length,
+    vStart = 0,
+    vLength = value.length,
+  ): boolean {
+    const store = this.store;
+    if (store.setHashed(key, hash, value, options, kStart, kLength, vStart, vLength) === 'ok') return true;
+    if (
+      this.type.onFull(this) &&
+      store.setHashed(key, hash, value, options, kStart, kLength, vStart, vLength) === 'ok'
+    ) {
+      return true;
+    }
     this.log('alert', `could not allocate node${this.logContext}`);
     return false;
   }

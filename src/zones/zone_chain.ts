@@ -4,15 +4,25 @@
 
 import { R_CHAIN, R_HASH, R_KEY_LENGTH, RECORD_HEADER_BYTES, type ZoneMemory } from './record.ts';
 
-/** The record of key `k` (whose hash is `hash`) in the chain of bucket word `bucket`, or 0. */
-export function chainFind(m: ZoneMemory, bucket: number, k: Uint8Array, hash: number): number {
+/**
+ * The record of key `k[start, +length)` (whose hash is `hash`) in the chain of bucket word `bucket`,
+ * or 0.
+ */
+export function chainFind(
+  m: ZoneMemory,
+  bucket: number,
+  k: Uint8Array,
+  start: number,
+  length: number,
+  hash: number,
+): number {
   const { u8, u16, u32 } = m;
   for (let off = u32[bucket]; off !== 0; off = u32[(off + R_CHAIN) >> 2]) {
-    if (u32[(off + R_HASH) >> 2] !== hash || u16[(off + R_KEY_LENGTH) >> 1] !== k.length) continue;
+    if (u32[(off + R_HASH) >> 2] !== hash || u16[(off + R_KEY_LENGTH) >> 1] !== length) continue;
     let i = 0;
     const base = off + RECORD_HEADER_BYTES;
-    while (i < k.length && u8[base + i] === k[i]) i++;
-    if (i === k.length) return off;
+    while (i < length && u8[base + i] === k[start + i]) i++;
+    if (i === length) return off;
   }
   return 0;
 }

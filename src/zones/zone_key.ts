@@ -14,11 +14,20 @@ export function keyBytes(key: Key): Uint8Array {
   return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
 }
 
-/** FNV-1a with murmur3's finalizer, so the high bits (which pick the bucket) are mixed too. */
-export function hashBytes(b: Uint8Array): number {
+/**
+ * FNV-1a of `b[start, end)` with murmur3's finalizer, so the high bits (which pick the bucket) are
+ * mixed too.
+ */
+export function hashBytes(b: Uint8Array, start = 0, end = b.length): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** `dst.set(src.subarray(start, start + length), at)`, without making a view for short runs (keys). */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, length: number): void {
+  if (length > 64) dst.set(src.subarray(start, start + length), at);
+  else for (let i = 0; i < length; i++) dst[at + i] = src[start + i];
 }

@@ -29,7 +29,7 @@ import {
 } from './record.ts';
 import { Slab, type SlabStats } from './slab.ts';
 import { chainFind, chainUnlink } from './zone_chain.ts';
-import { hashBytes, type Key, keyBytes } from './zone_key.ts';
+import { copyBytes, hashBytes, type Key, keyBytes } from './zone_key.ts';
 import { lruMoveToHead, lruPushHead, lruUnlink, W_LRU_TAIL } from './zone_lru.ts';
 
 export type { Key };
@@ -118,16 +118,16 @@ export class ZoneStore {
     return this.getHashed(k, hashBytes(k));
   }
 
-  /** The hash get/setHashed take for these key bytes (one hash for a read and a write of a key). */
-  hashOf(key: Uint8Array): number {
-    return hashBytes(key);
+  /** The hash get/setHashed take for key bytes `key[start, end)` (one hash for a read and a write). */
+  hashOf(key: Uint8Array, start = 0, end = key.length): number {
+    return hashBytes(key, start, end);
   }
 
-  /** get() of key bytes whose hashOf() is `hash`. */
-  getHashed(k: Uint8Array, hash: number): RecordView | undefined {
+  /** get() of key bytes `k[start, +length)` whose hashOf() is `hash`. */
+  getHashed(k: Uint8Array, hash: number, start = 0, length = k.length): RecordView | undefined {
     this.lock();
     try {
-      const off = this.find(k, hash);
+      const off = this.find(k, hash, start, length);
       return off === 0 ? undefined : new RecordView(this.memory, off);
     } finally {
       this.unlock();
@@ -143,14 +143,23 @@ export class ZoneStore {
     return this.setHashed(k, hashBytes(k), value, options);
   }
 
-  /** set() of key bytes whose hashOf() is `hash`. */
-  setHashed(k: Uint8Array, hash: number, value: Uint8Array, options: WriteOptions = {}): 'ok' | 'full' {
-    if (k.length > MAX_KEY_LENGTH)
-      throw new RangeError(`zone key of ${k.length} bytes exceeds ${MAX_KEY_LENGTH}`);
-    const need = RECORD_HEADER_BYTES + k.length + value.length;
+  /** set() of key `k[kStart, +kLength)` whose hashOf() is `hash` to `value[vStart, +vLength)`. */
+  setHashed(
+    k: Uint8Array,
+    hash: number,
+    value: Uint8Array,
+    options: WriteOptions = {},
+    kStart = 0,
+    kLength = k.length,
+    vStart = 0,
+    vLength = value.length,
+  ): 'ok' | 'full' {
+    if (kLength > MAX_KEY_LENGTH)
+      throw new RangeError(`zone key of ${kLength} bytes exceeds ${MAX_KEY_LENGTH}`);
+    const need = RECORD_HEADER_BYTES + kLength + vLength;
     this.lock();
     try {
-      let off = this.find(k, hash);
+      let off = this.find(k, hash, kStart, kLength);
       if (off !== 0 && this.slab.capacity(off) >= need) {
         lruUnlink(this.u32, off);
         if (this.u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE) this.u32[W_TOMBSTONES]--;
@@ -165,14 +174,14 @@ export class ZoneStore {
         this.u32[(off + R_CHAIN) >> 2] = this.u32[b];
         this.u32[b] = off;
         this.u32[(off + R_HASH) >> 2] = hash;
-        this.u16[(off + R_KEY_LENGTH) >> 1] = k.length;
-        this.u8.set(k, off + RECORD_HEADER_BYTES);
+        this.u16[(off + R_KEY_LENGTH) >> 1] = kLength;
+        copyBytes(this.u8, off + RECORD_HEADER_BYTES, k, kStart, kLength);
       }
       this.stampAt(off, options);
       this.u16[(off + R_FLAGS) >> 1] = options.tombstone ? F_TOMBSTONE : 0;
       if (options.tombstone) this.u32[W_TOMBSTONES]++;
-      this.u32[(off + R_VALUE_LENGTH) >> 2] = value.length;
-      this.u8.set(value, off + RECORD_HEADER_BYTES + k.length);
+      this.u32[(off + R_VALUE_LENGTH) >> 2] = vLength;
+      copyBytes(this.u8, off + RECORD_HEADER_BYTES + kLength, value, vStart, vLength);
       lruPushHead(this.u32, off);
       return 'ok';
     } finally {
@@ -300,17 +309,10 @@ export class ZoneStore {
    */
   *records(): Generator<ZoneRecord> {
     const batch: ZoneRecord[] = [];
-    for (let b = 0; b < this.bucketCount; b++) {
-      this.lock();
-      try {
-        for (let off = this.u32[(HEADER_BYTES >> 2) + b]; off !== 0; off = this.u32[(off + R_CHAIN) >> 2]) {
-          batch.push(new RecordView(this.memory, off).copy());
-        }
-      } finally {
-        this.unlock();
-      }
+    const copy = (m: ZoneMemory, off: number) => batch.push(new RecordView(m, off).copy());
+    for (let b = 0; b >= 0; batch.length = 0) {
+      b = this.scan(b, 1, -Infinity, copy);
       yield* batch;
-      batch.length = 0;
     }
   }
 
@@ -378,8 +380,8 @@ export class ZoneStore {
     this.u32[(off + R_LOGICAL) >> 2] = options.logical ?? 0;
   }
 
-  private find(k: Uint8Array, hash: number): number {
-    return chainFind(this.memory, this.bucketOf(hash), k, hash);
+  private find(k: Uint8Array, hash: number, start = 0, length = k.length): number {
+    return chainFind(this.memory, this.bucketOf(hash), k, start, length, hash);
   }
 
   /** Take the record out of its bucket and the LRU list and free its chunk. */

@@ -215,7 +215,7 @@ export function plain(frame: Frame): unknown {
   if (frame.type !== 'records' && frame.type !== 'snapshot-chunk') return { ...frame };
   return {
     ...frame,
-    records: frame.records.map((r) => ({
+    records: [...frame.records].map((r) => ({
       key: Buffer.from(r.key).toString('hex'),
       value: Buffer.from(r.value).toString('hex'),
       wall: r.wall,

@@ -129,6 +129,25 @@ describe('Zone: applyRemote, last writer wins', () => {
     assert.equal(zone.applyRemote(remote('k', 'late', T0 + 30_000, 3)), 'stale');
   });
 
+  it('stores a record read in place from a frame, at the `now` its caller read once', () => {
+    const { zone } = makeZone(keyvalType, { node: 1 });
+    const frame = bytes('..kv1..');
+    const placed = {
+      ...remote('', '', T0, 2, { expireAt: T0 + 10 }),
+      bytes: frame,
+      keyStart: 2,
+      keyLength: 1,
+      valueStart: 3,
+      valueLength: 2,
+      wall: T0,
+      logical: 2,
+    };
+    assert.equal(zone.applyRemote(placed, T0 + 10), 'stale', 'expired at the given now');
+    assert.equal(zone.applyRemote(placed, T0), 'applied');
+    frame.fill(0);
+    assert.equal(text(zone.get('k')?.value), 'v1', 'copied out of the frame');
+  });
+
   it('rejects stamps beyond the skew limit, and anything for a zone without sync', () => {
     const { zone } = makeZone(keyvalType);
     const reasons: (string | undefined)[] = [];

@@ -21,6 +21,7 @@ import {
   ProtocolError,
 } from './frames.ts';
 
+export { RecordCursor, WireRecords } from './frame_parser.ts';
 export { FrameWriter, type FrameWriterOptions } from './frame_writer.ts';
 export * from './frames.ts';
 

@@ -1,6 +1,10 @@
 // Reads the body of one complete frame (docs/protocol.md §4). Every count and length is checked
 // against the bytes between `start` and `end` before it is used, bodies must be consumed exactly,
 // and any violation throws ProtocolError: a bad frame yields nothing, never a partial or wrong frame.
+// RECORDS and SNAPSHOT_CHUNK bodies are validated whole here but not unpacked: the apply loop reads
+// them in place with a RecordCursor, so a record costs no object and no Buffer views.
+import { makeStamp, type Stamp } from '../../core/clock.ts';
+import type { PlacedRecord } from '../../zones/record.ts';
 import {
   type CatalogueEntry,
   type Frame,
@@ -173,7 +177,7 @@ function parseRecords(
   if (count > (end - p) / (RECORD_HEADER_BYTES + 1)) {
     throw new ProtocolError(`${name} of ${count} records cannot fit in ${end - p} bytes`);
   }
-  const records: WireRecord[] = [];
+  const first = p;
   for (let i = 0; i < count; i++) {
     if (end - p < RECORD_HEADER_BYTES) throw new ProtocolError(`${name} record ${i} is truncated`);
     const flags = b[p];
@@ -182,20 +186,92 @@ function parseRecords(
     const v = u32(b, p + 3);
     if (k === 0) throw new ProtocolError(`${name} record ${i} has an empty key`);
     if (flags === 1 && v !== 0) throw new ProtocolError(`${name} record ${i} is a tombstone with a value`);
-    const logical = u32(b, p + 7);
-    const wall = u48(b, p + 11);
-    const expireAt = u48(b, p + 17);
     p += RECORD_HEADER_BYTES;
     if (k + v > end - p) {
       throw new ProtocolError(`${name} record ${i} (key ${k}, value ${v} bytes) runs past the frame`);
     }
-    const key = b.subarray(p, p + k);
-    const value = b.subarray(p + k, p + k + v);
     p += k + v;
-    records.push(new WireRecord(key, value, wall, logical, expireAt, flags === 1));
   }
   if (p !== end) throw new ProtocolError(`${end - p} bytes after the last ${name} record`);
-  return { type, zone, records, bytes: frameBytes };
+  return { type, zone, records: new WireRecords(b, first, count), bytes: frameBytes };
+}
+
+/**
+ * The records of a RECORDS or SNAPSHOT_CHUNK frame, validated by parseRecords, in the received
+ * bytes (which the decoder never writes to once handed out; they keep that chunk alive).
+ */
+export class WireRecords implements Iterable<WireRecord> {
+  readonly data: Uint8Array;
+  /** Offset of the first record in `data`. */
+  readonly start: number;
+  readonly length: number;
+  constructor(data: Uint8Array, start: number, length: number) {
+    this.data = data;
+    this.start = start;
+    this.length = length;
+  }
+
+  /** Each record as an object, key and value viewing `data` (for tests and tools; applying uses a cursor). */
+  *[Symbol.iterator](): Generator<WireRecord> {
+    for (const r = new RecordCursor().reset(this); r.next(); ) {
+      yield new WireRecord(r.key, r.value, r.wall, r.logical, r.expireAt, r.deleted);
+    }
+  }
+}
+
+/**
+ * Reads validated WireRecords one record at a time, in place: `next()` moves to the next record and
+ * the fields describe it until the following call. Reused across frames; as a ZoneRecord it makes
+ * its `key` and `value` views only when asked (a merge rule that reads the value).
+ */
+export class RecordCursor implements PlacedRecord {
+  bytes: Uint8Array = new Uint8Array(0);
+  keyStart = 0;
+  keyLength = 0;
+  valueStart = 0;
+  valueLength = 0;
+  wall = 0;
+  logical = 0;
+  expireAt = 0;
+  deleted = false;
+  /** Offset of the record `next()` reads. */
+  private at = 0;
+  private left = 0;
+
+  reset(records: WireRecords): this {
+    this.bytes = records.data;
+    this.at = records.start;
+    this.left = records.length;
+    return this;
+  }
+
+  /** Move to the next record; false when there is none. */
+  next(): boolean {
+    if (this.left === 0) return false;
+    this.left--;
+    const b = this.bytes;
+    const p = this.at;
+    this.deleted = b[p] === 1;
+    this.keyLength = u16(b, p + 1);
+    this.valueLength = u32(b, p + 3);
+    this.logical = u32(b, p + 7);
+    this.wall = u48(b, p + 11);
+    this.expireAt = u48(b, p + 17);
+    this.keyStart = p + RECORD_HEADER_BYTES;
+    this.valueStart = this.keyStart + this.keyLength;
+    this.at = this.valueStart + this.valueLength;
+    return true;
+  }
+
+  get key(): Uint8Array {
+    return this.bytes.subarray(this.keyStart, this.keyStart + this.keyLength);
+  }
+  get value(): Uint8Array {
+    return this.bytes.subarray(this.valueStart, this.valueStart + this.valueLength);
+  }
+  get stamp(): Stamp {
+    return makeStamp(this.wall, this.logical);
+  }
 }
 
 function exact(type: number, size: number, expected: number): void {

@@ -2,6 +2,7 @@
 // shapes, and ProtocolError. The writer (frame_writer.ts) and the reader (frame_parser.ts, codec.ts)
 // share these, so a layout is named once.
 import { StampedRecord } from '../../zones/record.ts';
+import type { WireRecords } from './frame_parser.ts';
 
 /** Protocol versions this build speaks (the preamble announces the range). */
 export const MIN_VERSION = 1;
@@ -104,7 +105,6 @@ export interface CatalogueEntry {
  * A decoded record. `key` and `value` are views into the received bytes: the decoder never writes
  * to memory it has handed out, so they stay valid, but they keep that chunk alive; copy to keep.
  */
-/** A record as decoded from a RECORDS or SNAPSHOT_CHUNK frame (key and value view the frame). */
 export class WireRecord extends StampedRecord {}
 
 export type Frame =
@@ -117,7 +117,7 @@ export type Frame =
   | {
       readonly type: 'records' | 'snapshot-chunk';
       readonly zone: number;
-      readonly records: WireRecord[];
+      readonly records: WireRecords;
       /** Whole frame, header included: what a SNAPSHOT_ACK returns as credit. */
       readonly bytes: number;
     }

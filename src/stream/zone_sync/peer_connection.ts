@@ -8,6 +8,7 @@ import type { ZoneRecord } from '../../zones/record.ts';
 import type { LocalZone } from './catalogue.ts';
 import { CloseCode, type Frame, FrameDecoder, FrameWriter, type Hello, ProtocolError } from './codec.ts';
 import type { ConnectionHost } from './connection_host.ts';
+import { RecordCursor, type WireRecords } from './frame_parser.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { Outbound } from './outbound.ts';
 import { type MatchChange, PeerZones } from './peer_zones.ts';
@@ -45,6 +46,7 @@ export class PeerConnection {
   private readonly address: string;
   private readonly decoder: FrameDecoder;
   private readonly writer = new FrameWriter();
+  private readonly cursor = new RecordCursor();
   private readonly out: Outbound;
   private frames: Iterator<Frame> | null = null;
   private ownGeneration = 0;
@@ -343,10 +345,13 @@ export class PeerConnection {
   }
 
   /** Merge a frame's records (null zone: not synced here, dropped). Refusals are logged, not fatal. */
-  private apply(zone: ReturnType<PeerZones['zoneFor']>, records: readonly ZoneRecord[]): number {
+  private apply(zone: ReturnType<PeerZones['zoneFor']>, records: WireRecords): number {
     if (zone === null) return 0;
-    for (const record of records) {
-      if (zone.applyRemote(record) !== 'rejected') continue;
+    // One clock reading for the frame: it is applied in one go, as if it arrived at that instant.
+    const now = zone.now();
+    const record = this.cursor.reset(records);
+    while (record.next()) {
+      if (zone.applyRemote(record, now) !== 'rejected') continue;
       // The zone's listeners saw the reason; log each kind once per connection.
       const key = zone.name;
       if (this.rejections.has(key)) continue;
