@@ -40,9 +40,15 @@ interface Scenario {
   tls?: boolean;
   /** Also measure the bare Node server (the engine's ceiling). */
   ceiling?: boolean;
+  /**
+   * Requests each connection sends at once (wrk with a Lua script): the syscalls and wake-ups per
+   * request mostly vanish, which leaves the work a module adds (limit_req) measurable.
+   */
+  pipeline?: number;
 }
 
 const TRY_FILES = 'location / { try_files /__none @ok; } location @ok { return 200 "ok"; }';
+const LIMIT_REQ_ZONE = 'limit_req_zone $binary_remote_addr zone=one:1m rate=1000000r/s;';
 
 const SCENARIOS: Scenario[] = [
   { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }', ceiling: true },
@@ -61,8 +67,16 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'try_files fallback + limit_req',
     path: '/',
-    http: 'limit_req_zone $binary_remote_addr zone=one:1m rate=1000000r/s;',
+    http: LIMIT_REQ_ZONE,
     server: `limit_req zone=one burst=100000 nodelay; ${TRY_FILES}`,
+  },
+  { name: 'pipelined x16: try_files fallback', path: '/', server: TRY_FILES, pipeline: 16 },
+  {
+    name: 'pipelined x16: try_files fallback + limit_req',
+    path: '/',
+    http: LIMIT_REQ_ZONE,
+    server: `limit_req zone=one burst=100000 nodelay; ${TRY_FILES}`,
+    pipeline: 16,
   },
 ];
 
@@ -99,8 +113,23 @@ interface Run {
   cpuUsPerReq: number;
 }
 
-function wrk(url: string, seconds = DURATION): { rps: number; p99ms: number; requests: number } {
-  const out = execFileSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '--latency', url], {
+/** wrk's Lua script sending `n` requests at once on each connection. */
+function pipelineScript(n: number): string {
+  const file = path.join(os.tmpdir(), `zonesync-bench-pipeline-${n}.lua`);
+  writeFileSync(
+    file,
+    `init = function(args)\n  local r = {}\n  for i = 1, ${n} do r[i] = wrk.format(nil, wrk.path) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`,
+  );
+  return file;
+}
+
+function wrk(
+  url: string,
+  seconds = DURATION,
+  pipeline = 1,
+): { rps: number; p99ms: number; requests: number } {
+  const script = pipeline > 1 ? ['-s', pipelineScript(pipeline)] : [];
+  const out = execFileSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '--latency', ...script, url], {
     encoding: 'utf8',
     timeout: (seconds + 30) * 1000,
   });
@@ -112,10 +141,10 @@ function wrk(url: string, seconds = DURATION): { rps: number; p99ms: number; req
   return { rps, p99ms: Number(p99?.[1]) * unit, requests };
 }
 
-async function measure(proc: ChildProcess, url: string): Promise<Run> {
-  wrk(url, 1); // warm-up (JIT, caches, connections); its numbers are dropped
+async function measure(proc: ChildProcess, url: string, pipeline = 1): Promise<Run> {
+  wrk(url, 1, pipeline); // warm-up (JIT, caches, connections); its numbers are dropped
   const before = cpuTicks(proc.pid!);
-  const r = wrk(url);
+  const r = wrk(url, DURATION, pipeline);
   const ticks = cpuTicks(proc.pid!) - before;
   return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
 }
@@ -206,7 +235,7 @@ async function main(): Promise<void> {
             const kind = kinds[(i + k) % kinds.length]!;
             const url = `${s.tls ? 'https' : 'http'}://127.0.0.1:${servers[kind]!.port}${s.path}`;
             await waitQuiet();
-            runs[kind]!.push(await measure(servers[kind]!.proc, url));
+            runs[kind]!.push(await measure(servers[kind]!.proc, url, s.pipeline));
           }
         }
       } finally {
@@ -218,7 +247,10 @@ async function main(): Promise<void> {
       for (const kind of kinds) {
         const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : pairRatio(kind, k).toFixed(2));
         lines.push(
-          `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
+          // wrk times only some of the pipelined requests: no p99 for those
+          s.pipeline
+            ? `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | – | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | – |`
+            : `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
         );
       }
       console.error(`${s.name}: ${kinds.map((k) => `${k} ${JSON.stringify(runs[k])}`).join(' ')}`);
