@@ -2,7 +2,7 @@
 // writes a fixed response) so wrk can compare the two: node bench/engine_return200.ts [--raw] [port]
 
 import net from 'node:net';
-import { serveConnection } from '../src/http/engine/connection.ts';
+import { Connection } from '../src/http/engine/connection.ts';
 import type { ConnectionInfo, EngineLimits, RequestHandler } from '../src/http/engine/types.ts';
 
 const raw = process.argv.includes('--raw');
@@ -51,7 +51,7 @@ const server = net.createServer((socket) => {
     servername: undefined,
     requests: 0,
   };
-  serveConnection(socket, limits, handler, info);
+  new Connection(socket, limits, handler, info);
 });
 server.listen(port, '127.0.0.1', () => {
   process.stdout.write(`listening on 127.0.0.1:${port} (${raw ? 'raw net' : 'engine'})\n`);

@@ -64,6 +64,8 @@ export function errnoText(err: NodeJS.ErrnoException): string {
 export class ListeningSockets {
   private readonly servers = new Map<string, net.Server>();
   private readonly connections = new Set<net.Socket>();
+  /** How a connection's owner ends it gracefully (else: half-close it). */
+  private readonly drainers = new WeakMap<net.Socket, () => void>();
   private readonly onConnection: (socket: net.Socket) => void;
   private readonly log: () => ErrorLog;
 
@@ -104,13 +106,18 @@ export class ListeningSockets {
     }
   }
 
-  /** Stop accepting; with `graceful`, half-close open connections and wait for them to end. */
+  /** `drain` ends the accepted `socket` gracefully: at once when idle, else after its work. */
+  onDrain(socket: net.Socket, drain: () => void): void {
+    this.drainers.set(socket, drain);
+  }
+
+  /** Stop accepting; with `graceful`, drain open connections and wait for them to end. */
   close(graceful: boolean): Promise<void> {
     for (const s of this.servers.values()) s.close();
     this.servers.clear();
     for (const c of this.connections) {
-      if (graceful) c.end();
-      else c.destroy();
+      if (!graceful) c.destroy();
+      else (this.drainers.get(c) ?? (() => c.end()))();
     }
     return new Promise((resolve) => {
       const check = () => (this.connections.size === 0 ? resolve() : setTimeout(check, 20));

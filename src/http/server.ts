@@ -5,7 +5,7 @@ import type net from 'node:net';
 import type { ErrorLog } from '../core/error_log.ts';
 import { bindKey, forLocalAddress, ListeningSockets, nextConnectionId } from '../core/listening.ts';
 import type { HttpRuntime, ListenGroup } from './build.ts';
-import { serveConnection } from './engine/connection.ts';
+import { Connection } from './engine/connection.ts';
 import type { BodyReader, ConnectionInfo, ParsedRequest, RequestHandler } from './engine/types.ts';
 import { finalize, runRequest } from './phases.ts';
 import { Request } from './request.ts';
@@ -77,13 +77,17 @@ export class HttpListeners {
       return;
     }
     const id = nextConnectionId();
-    if (group.ssl)
-      acceptTls(socket, group, id, this.log, (stream, session) => this.serve(stream, group, id, session));
-    else this.serve(socket, group, id, null);
+    const serve = (stream: net.Socket, session: TlsSession | null) => {
+      const conn = this.serve(stream, group, id, session);
+      // graceful shutdown (SIGQUIT) lets a request in progress finish, as nginx does
+      this.sockets.onDrain(socket, () => conn.drain());
+    };
+    if (group.ssl) acceptTls(socket, group, id, this.log, serve);
+    else serve(socket, null);
   }
 
   /** Speak HTTP on `socket`: on an `ssl` address, the TLSSocket of `session` (null for plain HTTP sent there). */
-  private serve(socket: net.Socket, group: ListenGroup, id: number, session: TlsSession | null): void {
+  private serve(socket: net.Socket, group: ListenGroup, id: number, session: TlsSession | null): Connection {
     const info: TlsConnectionInfo = {
       id,
       remoteAddress: stripMapped(socket.remoteAddress ?? ''),
@@ -95,7 +99,7 @@ export class HttpListeners {
       ssl: group.ssl ? session : undefined,
       requests: 0,
     };
-    serveConnection(socket, group.limits, this.handlerFor(), info);
+    return new Connection(socket, group.limits, this.handlerFor(), info);
   }
 
   /** Finalize `r` with `status` without running the phases; its log phase runs once it is sent. */

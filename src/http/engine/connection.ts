@@ -21,8 +21,6 @@ import { readIntoSharedBuffer, writesDirectly } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 import { type ConnectionInfo, type EngineLimits, HttpError, type RequestHandler } from './types.ts';
 
-export { STATUS_TEXT } from './status_text.ts';
-
 const READING_HEAD = 0;
 const HANDLING = 1;
 const DISCARDING = 2;
@@ -41,15 +39,6 @@ const LINGERING_TIME = 30_000;
 const MAX_BUFFERED = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
-export function serveConnection(
-  socket: Socket,
-  limits: EngineLimits,
-  handler: RequestHandler,
-  info: ConnectionInfo,
-): void {
-  new Connection(socket, limits, handler, info);
-}
-
 export class Connection implements WriterHost, BodyHost {
   readonly socket: Socket;
   private readonly limits: EngineLimits;
@@ -65,6 +54,8 @@ export class Connection implements WriterHost, BodyHost {
   private processing = false;
   private lingerUntil = 0;
   private detached = false;
+  /** Graceful shutdown: no keep-alive after the request in progress. */
+  private draining = false;
   /** The socket reads on the fast path (tcp_fast_path.ts). */
   private readonly fastRead: boolean;
   private readonly output: ClientOutput;
@@ -113,6 +104,7 @@ export class Connection implements WriterHost, BodyHost {
     // as nginx does: EOF only ends the connection once the buffered requests are served.
     const buffered = this.input.pending > 0;
     return (
+      !this.draining &&
       (!this.peerEnded || buffered) &&
       (this.body === null || this.body.failed === null) &&
       this.limits.keepaliveTimeout > 0 &&
@@ -133,7 +125,7 @@ export class Connection implements WriterHost, BodyHost {
     if (res !== this.writer || this.state !== HANDLING) return;
     this.writer = null;
     const body = this.body;
-    if (!res.keepAlive || !this.writable() || (body !== null && body.failed !== null)) {
+    if (!res.keepAlive || this.draining || !this.writable() || (body !== null && body.failed !== null)) {
       this.closeGracefully();
       return;
     }
@@ -144,6 +136,12 @@ export class Connection implements WriterHost, BodyHost {
       return;
     }
     this.nextRequest();
+  }
+
+  /** Graceful shutdown, as nginx's: an idle connection closes now, a busy one after its response. */
+  drain(): void {
+    this.draining = true;
+    if (this.state === READING_HEAD && !this.parser.started) this.close();
   }
 
   detach(): Buffer {

@@ -1,8 +1,8 @@
-// A loopback server whose connections go to serveConnection with a handler that echoes the
+// A loopback server whose connections go to the engine's Connection with a handler that echoes the
 // parsed request as JSON, for the engine tests. Also a raw socket client.
 
 import net from 'node:net';
-import { serveConnection } from '../../../src/http/engine/connection.ts';
+import { Connection } from '../../../src/http/engine/connection.ts';
 import {
   type ConnectionInfo,
   type EngineLimits,
@@ -89,7 +89,7 @@ export async function startEchoServer(
       servername: undefined,
       requests: 0,
     };
-    serveConnection(socket, limits, handler, info);
+    new Connection(socket, limits, handler, info);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
