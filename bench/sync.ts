@@ -8,9 +8,12 @@
 //   on 8 pipelined keep-alive connections: an HTTP request per update as with the API, without
 //   JSON. "B" is a protocol-level peer living in the bench process (ProbePeer): it handshakes with A
 //   like a node, so A ships it exactly what it ships node B, and it timestamps each record as its
-//   frame is decoded. Write time and arrival time are read from one monotonic clock (performance.now,
-//   µs resolution), with no polling: the number is A's request handling + pending set + flush + the
+//   frame is decoded. Write time and arrival time are read from one monotonic clock (hrtime, shared
+//   by threads), with no polling: the number is A's request handling + pending set + flush + the
 //   socket + decoding; B's zone apply is not in it (a zone-store write, microseconds: bench/zones.ts).
+//   The writes and the probe each run on a worker thread of their own that keeps no object per
+//   write: on the main thread, the bench's own collections (pauses of 5-13 ms) used to fall between
+//   an arrival and its timestamp.
 //   A second figure starts the clock when A's answer to the write is read (the write is committed),
 //   leaving A's HTTP queue out.
 //   As a cross-check, sampled writes are also polled on the real node B (resolution: one poll RTT).
@@ -22,160 +25,22 @@
 // - limit_req `rate=100r/s sync`, 300 r/s to each of the three nodes for 10 s: admitted / (rate × t).
 // - HAProxy peers: single-entry propagation (poll `show table` on B; resolution one CLI RTT),
 //   20,000 entries through A's frontend until B holds them, and B's full resync after a restart.
-import net from 'node:net';
+
+import { once } from 'node:events';
 import os from 'node:os';
-import { type CatalogueEntry, FrameDecoder, FrameWriter } from '../src/stream/zone_sync/codec.ts';
+import { Worker } from 'node:worker_threads';
 import { type Cluster, standardConf, standardFiles, startCluster } from '../test/helpers/cluster.ts';
+import { Pipeline, ProbePeer } from './sync_clients.ts';
 import { haproxyPeers, ms, now, pct, perSec, sleep } from './sync_haproxy.ts';
+import type { ProbeWorkerData } from './sync_probe_worker.ts';
+import type { WriterWorkerData } from './sync_writer_worker.ts';
 
 const BASE = 100;
-const PROBE_MAX_FRAME = 16 * 1024 * 1024;
 const rows: string[][] = [];
 const row = (...cells: (string | number)[]) => {
   rows.push(cells.map(String));
   console.error(`  ${cells.join(' | ')}`);
 };
-
-/** HTTP/1.1 keep-alive with pipelining: requests are written at once, answers matched in order. */
-class Pipeline {
-  private readonly sock: net.Socket;
-  private readonly waiting: ((r: { status: number; body: string }) => void)[] = [];
-  private buf: Buffer = Buffer.alloc(0);
-  constructor(host: string, port: number) {
-    this.sock = net.connect({ host, port });
-    this.sock.setNoDelay(true);
-    this.sock.on('data', (d: Buffer) => this.read(d));
-    this.sock.on('error', (e) => console.error(`pipeline ${host}: ${e.message}`));
-    // A request without an answer would hang the run: fail loudly instead.
-    this.sock.on('close', () => {
-      if (this.waiting.length > 0)
-        console.error(`pipeline ${host}: closed with ${this.waiting.length} unanswered`);
-      for (const w of this.waiting.splice(0)) w({ status: 0, body: '' });
-    });
-  }
-  /** Resolves once connected. */
-  ready(): Promise<void> {
-    return this.sock.connecting
-      ? new Promise((r) => this.sock.once('connect', () => r()))
-      : Promise.resolve();
-  }
-  get pending(): number {
-    return this.waiting.length;
-  }
-  get(path: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.sock.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`);
-    });
-  }
-  private read(d: Buffer) {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    for (;;) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const head = this.buf.subarray(0, end).toString('latin1');
-      const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-      if (this.buf.length < end + 4 + length) return;
-      const body = this.buf.subarray(end + 4, end + 4 + length).toString();
-      this.buf = this.buf.subarray(end + 4 + length);
-      this.waiting.shift()?.({ status: Number(head.slice(9, 12)), body });
-    }
-  }
-  close() {
-    this.waiting.length = 0; // unanswered at the end: not an error
-    this.sock.destroy();
-  }
-}
-
-/**
- * A zone_sync peer in this process: handshakes as a node would, mirrors the node's catalogue,
- * answers PING and acknowledges snapshot chunks, reports every record it receives, and can push
- * records into a zone.
- */
-class ProbePeer {
-  readonly sock: net.Socket;
-  onRecord: (key: string, at: number) => void = () => {};
-  private readonly writer = new FrameWriter();
-  /** The probe announces 16 MiB frames in its HELLO: its decoder must take them. */
-  private readonly decoder = new FrameDecoder({ maxFrame: PROBE_MAX_FRAME });
-  private catalogue: CatalogueEntry[] = [];
-  private ready!: () => void;
-  readonly established = new Promise<void>((r) => {
-    this.ready = r;
-  });
-  private counter = 0;
-  private readonly nodeId = 40_000 + Math.floor(Math.random() * 20_000);
-
-  constructor(host: string, port: number) {
-    this.sock = net.connect({ host, port });
-    this.sock.setNoDelay(true);
-    this.sock.on('error', (e) => console.error(`probe ${host}: ${e.message}`));
-    this.writer.preamble();
-    this.writer.hello({
-      instanceId: BigInt(Math.floor(Math.random() * 2 ** 48) + 1),
-      nodeId: this.nodeId,
-      wall: Date.now(),
-      maxFrame: PROBE_MAX_FRAME,
-      snapshotWindow: 16 * 1024 * 1024,
-      timeoutMs: 60_000,
-      nodeName: 'bench-probe',
-    });
-    this.sock.write(this.writer.take());
-    this.sock.on('data', (d: Buffer) => this.read(d));
-    // A silent peer is dropped after zone_sync_timeout: say something twice a second.
-    const ping = setInterval(() => {
-      if (this.writer.length === 0 && this.sock.writableLength === 0) {
-        this.writer.ping(Date.now());
-        this.sock.write(this.writer.take());
-      }
-    }, 500);
-    this.sock.on('close', () => clearInterval(ping));
-  }
-
-  private read(d: Buffer) {
-    const at = now();
-    let ack = 0;
-    for (const f of this.decoder.push(d)) {
-      if (f.type === 'hello') this.writer.maxFrame = f.maxFrame;
-      else if (f.type === 'catalogue') {
-        this.catalogue = f.entries;
-        this.writer.catalogue(f.generation, f.entries);
-        for (const e of f.entries) {
-          this.writer.snapshotBegin(e.index);
-          this.writer.snapshotEnd(e.index, 0);
-        }
-        this.writer.caughtUp(f.generation);
-        this.ready();
-      } else if (f.type === 'ping') this.writer.pong(f.wall, Date.now());
-      else if (f.type === 'records' || f.type === 'snapshot-chunk') {
-        for (const r of f.records) this.onRecord(Buffer.from(r.key).toString('latin1'), at);
-        if (f.type === 'snapshot-chunk') ack += f.bytes;
-      } else if (f.type === 'close') console.error(`probe: closed by node: ${f.reason}`);
-    }
-    if (ack > 0) this.writer.snapshotAck(ack);
-    if (this.writer.length > 0) this.sock.write(this.writer.take());
-  }
-
-  /** Push `count` records `${prefix}${i}` into `zone` as RECORDS frames, honouring backpressure. */
-  async push(zone: string, prefix: string, count: number) {
-    const index = this.catalogue.find((e) => e.name === zone)?.index;
-    if (index === undefined) throw new Error(`zone ${zone} not in the catalogue`);
-    const value = Buffer.from('0123456789abcdef');
-    const expireAt = Date.now() + 3_600_000;
-    for (let i = 0; i < count; ) {
-      this.writer.beginRecords('records', index);
-      for (const end = Math.min(count, i + 10_000); i < end; i++) {
-        const logical = ((this.counter++ & 0xffff) << 16) | this.nodeId;
-        this.writer.record(Buffer.from(`${prefix}${i}`), value, Date.now(), logical >>> 0, expireAt, false);
-      }
-      this.writer.endRecords();
-      if (!this.sock.write(this.writer.take())) await new Promise((r) => this.sock.once('drain', r));
-    }
-  }
-  close() {
-    this.sock.destroy();
-  }
-}
 
 const total = async (c: Cluster, i: number, zone = 'kv') =>
   (await c.node(i).syncStatus()).zones[zone]?.records_total ?? 0;
@@ -189,27 +54,51 @@ async function waitTotal(c: Cluster, i: number, atLeast: number, pollMs: number,
 }
 
 /** Writes to A at `rate`/s for `seconds`, each timed to its arrival at a probe peer (and sampled on B). */
+/** Run a bench worker thread until it posts its first message (which is returned). */
+function runWorker<T>(file: string, data: unknown): { worker: Worker; first: Promise<T> } {
+  const worker = new Worker(new URL(file, import.meta.url), { workerData: data });
+  const first = new Promise<T>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return { worker, first };
+}
+
+/**
+ * Writes to A at `rate`/s for `seconds`, each seen arriving at a probe peer of A's. The writes
+ * (sync_writer_worker.ts) and the probe (sync_probe_worker.ts) run on threads of their own and
+ * stamp times into shared memory on one clock; this thread samples node B by polling meanwhile.
+ */
 async function propagation(c: Cluster, rate: number, seconds: number, tag: string) {
   const [a, b] = [c.node(0), c.node(1)];
-  const probe = new ProbePeer(a.address, c.syncPort);
-  await probe.established;
-  const sent = new Map<string, number>();
-  const lat: number[] = [];
-  /** When A's answer to each write was read: the write is committed on A. */
-  const acked = new Map<string, number>();
-  const arrived = new Map<string, number>();
-  let lastAt = 0;
-  probe.onRecord = (key, at) => {
-    const t = sent.get(key);
-    if (t !== undefined) {
-      lat.push(at - t);
-      arrived.set(key, at);
-      lastAt = at;
-      sent.delete(key);
-    }
+  const max = Math.ceil(rate * seconds);
+  const shared = (bytes: number) => new SharedArrayBuffer(bytes);
+  const probeData: ProbeWorkerData = {
+    host: a.address,
+    port: c.syncPort,
+    prefix: tag,
+    arrivals: shared(max * 8),
+    received: shared(4),
   };
-  const writers = Array.from({ length: 8 }, () => new Pipeline(a.address, c.httpPort));
+  const probe = runWorker<string>('./sync_probe_worker.ts', probeData);
+  await probe.first;
+  const writerData: WriterWorkerData = {
+    host: a.address,
+    port: c.httpPort,
+    rate,
+    seconds,
+    prefix: tag,
+    sentAt: shared(max * 8),
+    ackedAt: shared(max * 8),
+    progress: shared(4),
+  };
+  const arrivals = new Float64Array(probeData.arrivals);
+  const received = new Int32Array(probeData.received);
+  const sentAt = new Float64Array(writerData.sentAt);
+  const ackedAt = new Float64Array(writerData.ackedAt);
+  const progress = new Int32Array(writerData.progress);
   const pollers = Array.from({ length: 4 }, () => new Pipeline(b.address, c.httpPort));
+  await Promise.all(pollers.map((p) => p.ready()));
   const polled: number[] = [];
   const rtt: number[] = [];
   const sample = async (p: Pipeline, key: string, t0: number) => {
@@ -221,39 +110,48 @@ async function propagation(c: Cluster, rate: number, seconds: number, tag: strin
       if (status !== 200 || now() - t0 > 5000) return;
     }
   };
-  await Promise.all([...writers, ...pollers].map((p) => p.ready()));
+  const writer = runWorker<number>('./sync_writer_worker.ts', writerData);
+  let done = false;
+  let elapsed = 0;
+  void writer.first.then((ms) => {
+    done = true;
+    elapsed = ms;
+  });
+  // every 50th write, while a poller is free, is also looked for on the real node B
   const samples: Promise<unknown>[] = [];
-  const start = now();
-  let n = 0;
-  while (now() - start < seconds * 1000) {
-    const due = Math.floor(((now() - start) / 1000) * rate);
-    for (; n < due; n++) {
-      const key = `${tag}${n}`;
-      const t = now();
-      sent.set(key, t);
-      void writers[n % writers.length].get(`/set?k=${key}&v=${n}`).then(() => acked.set(key, now()));
+  for (let next = 0; !done; await sleep(1)) {
+    for (const sent = Atomics.load(progress, 0); next < sent; next += 50) {
       const free = pollers.find((p) => p.pending === 0);
-      if (n % 50 === 0 && free) samples.push(sample(free, key, t));
+      if (free) samples.push(sample(free, `${tag}${next}`, sentAt[next]!));
     }
-    await sleep(1);
   }
-  const elapsed = now() - start;
+  const writes = Atomics.load(progress, 0);
   const deadline = now() + 10_000;
-  while (sent.size > 0 && now() < deadline) await sleep(10);
+  while (Atomics.load(received, 0) < writes && now() < deadline) await sleep(10);
   await Promise.all(samples);
-  for (const p of [...writers, ...pollers]) p.close();
-  probe.close();
+  for (const p of pollers) p.close();
+  probe.worker.postMessage('close');
+  await Promise.all([once(probe.worker, 'exit'), once(writer.worker, 'exit')]);
+  const lat: number[] = [];
   // Commit → visible: from A's answer to the record's arrival (negative: it arrived first).
-  const committed = [...arrived].flatMap(([k, at]) => (acked.has(k) ? [at - (acked.get(k) as number)] : []));
+  const committed: number[] = [];
+  let lastAt = 0;
+  for (let i = 0; i < writes; i++) {
+    const at = arrivals[i]!;
+    if (at === 0) continue;
+    lat.push(at - sentAt[i]!);
+    if (ackedAt[i]! > 0) committed.push(at - ackedAt[i]!);
+    lastAt = Math.max(lastAt, at);
+  }
   return {
     lat,
     committed,
-    missing: sent.size,
-    writes: n,
+    missing: writes - lat.length,
+    writes,
     elapsed,
     polled,
     rttP50: pct(rtt, 50),
-    spanMs: lastAt - start,
+    spanMs: lastAt - sentAt[0]!,
   };
 }
 

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { addressOf, commonFreePort } from '../test/helpers/cluster.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const now = () => performance.now();
+/** Milliseconds on the monotonic clock, the same in every thread (performance.now() is not). */
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
 export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : Number.NaN;
