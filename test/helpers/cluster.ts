@@ -96,8 +96,8 @@ export interface Cluster {
   live(): ClusterNode[];
   /** The addresses the cluster name resolves to now. */
   members(): string[];
-  /** Start the next node and add it to DNS; resolves once it listens. */
-  addNode(): Promise<ClusterNode>;
+  /** Start the next node and add it to DNS (unless `dns: false`); resolves once it listens. */
+  addNode(options?: { dns?: boolean }): Promise<ClusterNode>;
   removeFromDns(i: number): void;
   addToDns(i: number): void;
   /** Stop node i and start it again on the same address: a new instance with empty zones. */
@@ -232,11 +232,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     node,
     live,
     members: () => [...inDns].map((i) => addressOf(opts.base, i)),
-    async addNode() {
+    async addNode(options) {
       const index = nodes.length;
       if (index >= maxSize) throw new Error(`maxSize ${maxSize} reached`);
-      inDns.add(index);
-      publish();
+      if (options?.dns !== false) {
+        inDns.add(index);
+        publish();
+      }
       nodes[index] = await startNode(envOf(index), opts);
       return node(index);
     },

@@ -64,6 +64,10 @@ export class Dialer {
 
   private connect(): void {
     if (this.state === 'stopped' || this.state === 'self') return;
+    // A peer that reached us first (a node joining dials everyone before their DNS shows it) is
+    // known by its HELLO's name and source address: dialing it would only make a duplicate whose
+    // replacement (§5.2) restarts the snapshots both ways.
+    this.peerInstance ??= this.node.instanceAt(this.ip, this.address);
     // A peer connected the other way (its connection survived, §5.2) is not dialed again until it goes.
     if (this.peerInstance !== undefined && this.node.isConnectedTo(this.peerInstance)) {
       this.retryLater();

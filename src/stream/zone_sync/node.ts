@@ -112,6 +112,14 @@ export class ZoneSyncNode implements ConnectionHost {
   }
 
   /** Whether a connection to this instance has passed its handshake and is open. */
+  /** The instance of a live peer that connected from `ip` and names itself `address`, if any. */
+  instanceAt(ip: string, address: string): bigint | undefined {
+    for (const c of this.connections)
+      if (c.state !== 'hello' && c.state !== 'closed' && c.isInboundFrom(ip, address))
+        return c.hello!.instanceId;
+    return undefined;
+  }
+
   isConnectedTo(instanceId: bigint): boolean {
     for (const c of this.connections)
       if (c.state !== 'hello' && c.hello?.instanceId === instanceId) return true;

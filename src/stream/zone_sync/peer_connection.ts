@@ -92,6 +92,12 @@ export class PeerConnection {
     return this.state === 'established' && this.zones.ready;
   }
 
+  /** Whether the peer connected to us from `ip` and its HELLO names it `address` (see Dialer). */
+  isInboundFrom(ip: string, address: string): boolean {
+    const from = this.socket.remoteAddress;
+    return !this.outbound && this.hello?.nodeName === address && (from === ip || from === `::ffff:${ip}`);
+  }
+
   /** Live records waiting for this peer. */
   pendingKeys(index: number): Iterable<string> {
     return this.out.pendingKeys(index);
