@@ -42,6 +42,13 @@ const row = (...cells: (string | number)[]) => {
   console.error(`  ${cells.join(' | ')}`);
 };
 
+/** Duplicate connections (§5.2) with the node at `address` that the live nodes logged. */
+const duplicates = (c: Cluster, address: string) =>
+  c
+    .live()
+    .flatMap((n) => n.errorLog().split('\n'))
+    .filter((l) => l.includes('duplicate connection') && l.includes(address)).length;
+
 const total = async (c: Cluster, i: number, zone = 'kv') =>
   (await c.node(i).syncStatus()).zones[zone]?.records_total ?? 0;
 async function waitTotal(c: Cluster, i: number, atLeast: number, pollMs: number, limitMs: number) {
@@ -240,7 +247,7 @@ async function zonesync() {
       'zonesync',
       `new node receives a ${(want / 1e6).toFixed(2)}M-record keyval snapshot`,
       ms(s1 - s0),
-      `from spawn (${ms(s1 - listening)} after it listened); 3 peers × ${want.toLocaleString('en-US')} records`,
+      `from spawn (${ms(s1 - listening)} after it listened); 3 peers × ${want.toLocaleString('en-US')} records; ${duplicates(c, d.address)} duplicate connections`,
     );
     await c.stopNode(d.index);
     c.removeFromDns(d.index);
