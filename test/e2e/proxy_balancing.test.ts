@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Backend, closedPort, httpBackend, rawBackend } from '../helpers/backend.ts';
-import { type Instance, startZonesync } from '../helpers/instance.ts';
+import { type Instance, startZonesync, waitFor } from '../helpers/instance.ts';
 
 let z: Instance;
 const backends: Backend[] = [];
@@ -22,6 +22,8 @@ let silent: Backend;
 /** Sends a malformed status line. */
 let garbage: Backend;
 let kaBackend: Backend;
+/** Answers after 100 ms, so that concurrent requests need connections of their own. */
+let slowKa: Backend;
 let dead: number;
 
 async function track<T extends Backend>(p: Promise<T>): Promise<T> {
@@ -46,6 +48,7 @@ before(async () => {
   silent = await track(rawBackend((s) => s.resume()));
   garbage = await track(rawBackend((s) => s.once('data', () => s.end('NOT HTTP\r\n\r\n'))));
   kaBackend = await track(httpBackend('ka'));
+  slowKa = await track(httpBackend('slowka', (_req, res) => setTimeout(() => res.end('slowka'), 100)));
   dead = await closedPort();
   const up = (name: string, body: string) => `upstream ${name} {\n${body}\n}`;
   z = await startZonesync({
@@ -68,6 +71,7 @@ http {
   ${up('allslow', `server 127.0.0.1:${silent.port}; server 127.0.0.1:${silent.port} weight=2;`)}
   ${up('ka', `server 127.0.0.1:${kaBackend.port}; keepalive 4;`)}
   ${up('noka', `server 127.0.0.1:${kaBackend.port};`)}
+  ${up('kasmall', `server 127.0.0.1:${slowKa.port}; keepalive 2;`)}
   ${up('kalimited', `server 127.0.0.1:${kaBackend.port}; keepalive 4; keepalive_requests 2;`)}
   add_header X-Up "$upstream_addr|$upstream_status" always;
   server {
@@ -98,6 +102,7 @@ http {
       proxy_set_header Connection "";
     }
     location /noka { proxy_pass http://noka; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location /kasmall { proxy_pass http://kasmall; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }`,
   });
@@ -216,6 +221,18 @@ test('proxy_next_upstream_timeout stops retrying', async () => {
   const r = await get('/nextto');
   assert.equal(r.status, 504);
   assert.equal(r.up.split('|')[1], '504, 504');
+});
+
+test('keepalive N keeps at most N idle connections, closing the least recently used', async () => {
+  // five at once: five connections, of which the cache keeps two once they are idle
+  const answers = await Promise.all(Array.from({ length: 5 }, () => get('/kasmall')));
+  for (const r of answers) assert.equal(r.text, 'slowka');
+  assert.equal(slowKa.connections(), 5);
+  await waitFor(() => slowKa.open!() === 2, 2000, 'the backend to see three connections closed');
+  // the two kept serve what follows, one request at a time
+  for (let i = 0; i < 3; i++) assert.equal((await get('/kasmall')).text, 'slowka');
+  assert.equal(slowKa.connections(), 5);
+  assert.equal(slowKa.open!(), 2);
 });
 
 test('keepalive reuses upstream connections; keepalive_requests limits them', async () => {

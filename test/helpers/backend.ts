@@ -21,6 +21,8 @@ export interface Backend {
   readonly seen: SeenRequest[];
   /** TCP connections accepted so far. */
   readonly connections: () => number;
+  /** TCP connections open now (httpBackend only). */
+  readonly open?: () => number;
   close(): Promise<void>;
 }
 
@@ -70,7 +72,13 @@ export async function httpBackend(name: string, handler?: Handler): Promise<Back
     s.on('close', () => sockets.delete(s));
   });
   const port = await listen(server);
-  return { port, seen, connections: () => accepted, close: closer(server, sockets) };
+  return {
+    port,
+    seen,
+    connections: () => accepted,
+    open: () => sockets.size,
+    close: closer(server, sockets),
+  };
 }
 
 /** A TCP backend that answers every connection with `onConnection` (raw bytes, delays, resets). */
