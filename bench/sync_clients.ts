@@ -6,6 +6,13 @@ import { now } from './sync_haproxy.ts';
 
 export const PROBE_MAX_FRAME = 16 * 1024 * 1024;
 
+/** What a bench worker thread talks to: a node's address, and the key prefix of this measure. */
+export interface WorkerTarget {
+  host: string;
+  port: number;
+  prefix: string;
+}
+
 /** HTTP/1.1 keep-alive with pipelining: requests are written at once, answers matched in order. */
 export class Pipeline {
   private readonly sock: net.Socket;

@@ -3,12 +3,9 @@
 // land between a record's arrival and its timestamp. Here nothing else runs, and the arrival time
 // of record `${prefix}${n}` goes straight into shared memory (arrivals[n]), no object per record.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ProbePeer } from './sync_clients.ts';
+import { ProbePeer, type WorkerTarget } from './sync_clients.ts';
 
-export interface ProbeWorkerData {
-  host: string;
-  port: number;
-  prefix: string;
+export interface ProbeWorkerData extends WorkerTarget {
   /** Float64Array: arrival time (bench clock, ms) of write n, 0 until it arrives. */
   arrivals: SharedArrayBuffer;
   /** Int32Array [count]: records of this prefix received so far. */

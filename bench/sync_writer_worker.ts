@@ -4,15 +4,12 @@
 // thread, which polls node B meanwhile, and with no object kept per write, so that no long pause
 // of this thread's own lands between an answer's arrival and its timestamp.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Pipeline } from './sync_clients.ts';
+import { Pipeline, type WorkerTarget } from './sync_clients.ts';
 import { now, sleep } from './sync_haproxy.ts';
 
-export interface WriterWorkerData {
-  host: string;
-  port: number;
+export interface WriterWorkerData extends WorkerTarget {
   rate: number;
   seconds: number;
-  prefix: string;
   /** Float64Arrays indexed by write number: when it was sent, when its answer was read (0: not yet). */
   sentAt: SharedArrayBuffer;
   ackedAt: SharedArrayBuffer;

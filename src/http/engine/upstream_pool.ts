@@ -1,7 +1,8 @@
 // Connections to upstream servers and the keep-alive cache of ngx_http_upstream_keepalive_module:
 // one cache per upstream group holding at most `keepalive N` idle connections (the least recently
 // used are closed to make room, at the end of the turn), each reused at most `keepalive_requests`
-// times and closed after `keepalive_timeout` idle. A cached connection that sends anything or closes is dropped.
+// times and closed after `keepalive_timeout` idle. A cached connection that sends anything or
+// closes is dropped.
 // Each socket gets its listeners once; the request currently using it is its `owner`. A TLS
 // connection (proxy_pass https://) reads the same way: tls.connect takes `onread` too, so the
 // owner hears of it only once the handshake is done.

@@ -111,7 +111,6 @@ export class ZoneSyncNode implements ConnectionHost {
     return conn;
   }
 
-  /** Whether a connection to this instance has passed its handshake and is open. */
   /** The instance of a live peer that connected from `ip` and names itself `address`, if any. */
   instanceAt(ip: string, address: string): bigint | undefined {
     for (const c of this.connections)
@@ -120,6 +119,7 @@ export class ZoneSyncNode implements ConnectionHost {
     return undefined;
   }
 
+  /** Whether a connection to this instance has passed its handshake and is open. */
   isConnectedTo(instanceId: bigint): boolean {
     for (const c of this.connections)
       if (c.state !== 'hello' && c.hello?.instanceId === instanceId) return true;
