@@ -2,6 +2,7 @@
 // thread and from its worker threads.
 import net from 'node:net';
 import { type CatalogueEntry, FrameDecoder, FrameWriter } from '../src/stream/zone_sync/codec.ts';
+import { RecordCursor } from '../src/stream/zone_sync/frame_parser.ts';
 import { now } from './sync_haproxy.ts';
 
 export const PROBE_MAX_FRAME = 16 * 1024 * 1024;
@@ -71,7 +72,9 @@ export class Pipeline {
  */
 export class ProbePeer {
   readonly sock: net.Socket;
-  onRecord: (key: string, at: number) => void = () => {};
+  /** Each record received: its key is bytes[start, end), read with no object made per record. */
+  onRecord: (bytes: Uint8Array, start: number, end: number, at: number) => void = () => {};
+  private readonly cursor = new RecordCursor();
   private readonly writer = new FrameWriter();
   /** The probe announces 16 MiB frames in its HELLO: its decoder must take them. */
   private readonly decoder = new FrameDecoder({ maxFrame: PROBE_MAX_FRAME });
@@ -125,7 +128,8 @@ export class ProbePeer {
         this.ready();
       } else if (f.type === 'ping') this.writer.pong(f.wall, Date.now());
       else if (f.type === 'records' || f.type === 'snapshot-chunk') {
-        for (const r of f.records) this.onRecord(Buffer.from(r.key).toString('latin1'), at);
+        const r = this.cursor.reset(f.records);
+        while (r.next()) this.onRecord(r.bytes, r.keyStart, r.keyStart + r.keyLength, at);
         if (f.type === 'snapshot-chunk') ack += f.bytes;
       } else if (f.type === 'close') console.error(`probe: closed by node: ${f.reason}`);
     }

@@ -16,10 +16,23 @@ const data = workerData as ProbeWorkerData;
 const arrivals = new Float64Array(data.arrivals);
 const received = new Int32Array(data.received);
 const probe = new ProbePeer(data.host, data.port);
-probe.onRecord = (key, at) => {
-  if (!key.startsWith(data.prefix)) return;
-  const n = Number(key.slice(data.prefix.length));
-  if (!(n >= 0 && n < arrivals.length) || arrivals[n] !== 0) return;
+const prefix = Buffer.from(data.prefix, 'latin1');
+/** `${prefix}${n}` → n, read from the bytes (no string per record: this thread's own collections
+ * would delay the next arrivals); -1 for any other key. */
+function writeNumber(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start <= prefix.length) return -1;
+  for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix[i]) return -1;
+  let n = 0;
+  for (let p = start + prefix.length; p < end; p++) {
+    const d = bytes[p]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+probe.onRecord = (bytes, start, end, at) => {
+  const n = writeNumber(bytes, start, end);
+  if (n < 0 || n >= arrivals.length || arrivals[n] !== 0) return;
   arrivals[n] = at;
   Atomics.add(received, 0, 1);
 };
