@@ -50,8 +50,10 @@ export class Dialer {
     this.conf = conf;
   }
 
-  start(): void {
-    this.connect();
+  /** The first attempt, now or after `delayMs`. */
+  start(delayMs = 0): void {
+    if (delayMs <= 0) this.connect();
+    else this.timer = setTimeout(() => this.connect(), delayMs);
   }
 
   /** The address left the cluster (DNS) or zone_sync stopped: no more attempts, connections closed. */

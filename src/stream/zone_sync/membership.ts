@@ -132,10 +132,14 @@ export class Membership {
         continue;
       }
       // The first answer names the cluster; later ones change it.
-      if (previous.length > 0) this.node.log('notice', `zone_sync: peer ${address} added`);
+      const added = previous.length > 0;
+      if (added) this.node.log('notice', `zone_sync: peer ${address} added`);
       const dialer = new Dialer(a.ip, a.port, a.host, this.node, this.conf);
       this.dialers.set(address, dialer);
-      dialer.start();
+      // A node that joins dials every member as it starts: a member that sees it in DNS first
+      // waits a moment, so that the joiner's connection arrives and its own dial is skipped
+      // (Dialer.connect) instead of racing it into a duplicate (docs/protocol.md §5.2).
+      dialer.start(added ? this.conf.connectRetryMs * Math.random() * 0.5 : 0);
     }
   }
 
