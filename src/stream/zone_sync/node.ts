@@ -113,9 +113,11 @@ export class ZoneSyncNode implements ConnectionHost {
 
   /** The instance of a live peer that connected from `ip` and names itself `address`, if any. */
   instanceAt(ip: string, address: string): bigint | undefined {
-    for (const c of this.connections)
-      if (c.state !== 'hello' && c.state !== 'closed' && c.isInboundFrom(ip, address))
-        return c.hello!.instanceId;
+    for (const c of this.connections) {
+      if (c.outbound || c.state === 'hello' || c.state === 'closed' || c.hello?.nodeName !== address)
+        continue;
+      if (c.remoteAddress?.replace(/^::ffff:/, '') === ip) return c.hello.instanceId;
+    }
     return undefined;
   }
 

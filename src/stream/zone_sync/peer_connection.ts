@@ -92,10 +92,9 @@ export class PeerConnection {
     return this.state === 'established' && this.zones.ready;
   }
 
-  /** Whether the peer connected to us from `ip` and its HELLO names it `address` (see Dialer). */
-  isInboundFrom(ip: string, address: string): boolean {
-    const from = this.socket.remoteAddress;
-    return !this.outbound && this.hello?.nodeName === address && (from === ip || from === `::ffff:${ip}`);
+  /** The peer's address as the socket has it (a joiner is recognised by it: node.ts). */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
   }
 
   /** Live records waiting for this peer. */
