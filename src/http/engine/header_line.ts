@@ -27,6 +27,8 @@ export class HeaderLineFields {
   nameEnd = 0;
   valueStart = 0;
   valueEnd = 0;
+  /** Where the next line starts, once a line (or the head's end) is complete. */
+  next = 0;
 }
 
 /**
@@ -37,9 +39,13 @@ export function parseHeaderLine(buf: Buffer, start: number, end: number, f: Head
   let p = start;
   if (p >= end) return HEADER_AGAIN;
   let ch = buf[p]!;
-  if (ch === LF) return HEADER_END;
+  if (ch === LF) {
+    f.next = p + 1;
+    return HEADER_END;
+  }
   if (ch === CR) {
     if (p + 1 >= end) return HEADER_AGAIN;
+    f.next = p + 2;
     return buf[p + 1] === LF ? HEADER_END : HEADER_INVALID;
   }
   let ignored = false;
@@ -58,7 +64,7 @@ export function parseHeaderLine(buf: Buffer, start: number, end: number, f: Head
       f.nameEnd = p;
       f.valueStart = p;
       f.valueEnd = p;
-      return lineEnd(buf, p, end, ignored);
+      return lineEnd(buf, p, end, ignored, f);
     }
     if (ch <= 0x20 || ch === 0x7f) return HEADER_INVALID;
     ignored = true;
@@ -80,14 +86,17 @@ export function parseHeaderLine(buf: Buffer, start: number, end: number, f: Head
     if (ch !== 0x20 && ch !== 0x09) valueEnd = p + 1;
   }
   f.valueEnd = valueEnd;
-  return lineEnd(buf, p, end, ignored);
+  return lineEnd(buf, p, end, ignored, f);
 }
 
 /** At the first CR or LF after the value: CRs may repeat, then LF must follow. */
-function lineEnd(buf: Buffer, p: number, end: number, ignored: boolean): number {
+function lineEnd(buf: Buffer, p: number, end: number, ignored: boolean, f: HeaderLineFields): number {
   for (; p < end; p++) {
     const ch = buf[p]!;
-    if (ch === LF) return ignored ? HEADER_IGNORED : HEADER_OK;
+    if (ch === LF) {
+      f.next = p + 1;
+      return ignored ? HEADER_IGNORED : HEADER_OK;
+    }
     if (ch !== CR) return HEADER_INVALID;
   }
   return HEADER_AGAIN;

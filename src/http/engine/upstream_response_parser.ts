@@ -5,7 +5,7 @@
 // whoever upgraded it). Bytes may arrive split anywhere; the head is capped at `headLimit`
 // (proxy_buffer_size), as nginx's one header buffer is.
 import { ChunkedDecoder } from './chunked.ts';
-import { HEADER_END, HEADER_IGNORED, HEADER_OK, HeaderLineFields, parseHeaderLine } from './header_line.ts';
+import { HEADER_AGAIN, HEADER_END, HEADER_INVALID, HeaderLineFields, parseHeaderLine } from './header_line.ts';
 import { latin1 } from './latin1_bytes.ts';
 import { internName, internText, internValue, NAME_LOWER, NAME_RAW } from './upstream_strings.ts';
 
@@ -156,20 +156,28 @@ export class UpstreamResponseParser {
     }
     let start = 0;
     while (this.state <= S_HEADERS) {
-      const lf = buf.indexOf(LF, start);
-      if (lf < 0) {
+      let next: number;
+      if (this.state === S_STATUS) {
+        next = lineAfter(buf, start);
+        if (next >= 0) {
+          this.countHead(next - start);
+          this.statusLineAt(buf, start, next - 1);
+        }
+      } else next = this.headerLineAt(buf, start);
+      if (next < 0) {
         if (this.headBytes + buf.length - start > this.headLimit) this.fail('upstream sent too big header');
         // a copy: the reader may reuse its buffer for the next read
         this.pending = Buffer.from(buf.subarray(start));
         return input.length;
       }
-      this.headBytes += lf + 1 - start;
-      if (this.headBytes > this.headLimit) this.fail('upstream sent too big header');
-      if (this.state === S_STATUS) this.statusLineAt(buf, start, lf);
-      else this.headerLineAt(buf, start, lf);
-      start = lf + 1;
+      start = next;
     }
     return start - offset;
+  }
+
+  private countHead(bytes: number): void {
+    this.headBytes += bytes;
+    if (this.headBytes > this.headLimit) this.fail('upstream sent too big header');
   }
 
   private statusLineAt(buf: Buffer, start: number, lf: number): void {
@@ -215,13 +223,23 @@ export class UpstreamResponseParser {
     return true;
   }
 
-  private headerLineAt(buf: Buffer, start: number, lf: number): void {
+  /**
+   * One header line (or the head's end) from `start`, found as it is parsed: where the next line
+   * starts, or -1 when the line is not complete yet.
+   */
+  private headerLineAt(buf: Buffer, start: number): number {
     const f = FIELDS;
-    const rc = parseHeaderLine(buf, start, lf + 1, f);
-    if (rc === HEADER_END) return this.headEnd();
-    if (rc !== HEADER_OK && rc !== HEADER_IGNORED) {
-      const text = buf.toString('latin1', start, lf).replace(/\r+$/, '');
+    const rc = parseHeaderLine(buf, start, buf.length, f);
+    if (rc === HEADER_AGAIN) return -1;
+    if (rc === HEADER_INVALID) {
+      const lf = buf.indexOf(LF, start);
+      const text = buf.toString('latin1', start, lf < 0 ? buf.length : lf).replace(/\r+$/, '');
       this.fail(`upstream sent invalid header: "${text}"`);
+    }
+    this.countHead(f.next - start);
+    if (rc === HEADER_END) {
+      this.headEnd();
+      return f.next;
     }
     // names and values repeat from response to response: known bytes give back the same strings
     const slot = internName(buf, start, f.nameEnd);
@@ -244,6 +262,7 @@ export class UpstreamResponseParser {
     this.rawNames.push(raw);
     this.names.push(lower);
     this.values.push(value);
+    return f.next;
   }
 
   private headEnd(): void {
@@ -303,6 +322,12 @@ export class UpstreamResponseParser {
     this.state = S_FAILED;
     throw new UpstreamParseError(message);
   }
+}
+
+/** Where the line from `start` ends (the index after its LF), or -1 when buf has no LF after it. */
+function lineAfter(buf: Buffer, start: number): number {
+  for (let p = start, end = buf.length; p < end; p++) if (buf[p] === LF) return p + 1;
+  return -1;
 }
 
 /** 1 to 18 decimal digits (the `^[0-9]{1,18}$` nginx's parser accepts), else -1. */
