@@ -5,7 +5,13 @@
 // whoever upgraded it). Bytes may arrive split anywhere; the head is capped at `headLimit`
 // (proxy_buffer_size), as nginx's one header buffer is.
 import { ChunkedDecoder } from './chunked.ts';
-import { HEADER_AGAIN, HEADER_END, HEADER_INVALID, HeaderLineFields, parseHeaderLine } from './header_line.ts';
+import {
+  HEADER_AGAIN,
+  HEADER_END,
+  HEADER_INVALID,
+  HeaderLineFields,
+  parseHeaderLine,
+} from './header_line.ts';
 import { latin1 } from './latin1_bytes.ts';
 import { internName, internText, internValue, NAME_LOWER, NAME_RAW } from './upstream_strings.ts';
 
