@@ -6,7 +6,10 @@
 // just before it), not a ratio of medians taken minutes apart.
 // The proxy scenario puts a third process, an nginx origin answering `return 200`, behind both.
 // `return 200` also runs a bare Node `net` server that writes a fixed answer for every request
-// head: the ceiling of any HTTP engine on this Node, measured in the same rounds.
+// head: the ceiling of any HTTP engine on this Node, measured in the same rounds. The proxy
+// scenario likewise runs bare Node proxies (bytes piped to the origin over one connection per
+// client, no HTTP at all), the issue's "bare raw-socket keep-alive proxy on Node 24": one on Node's
+// streams, one on the engine's own socket primitives (src/http/engine/tcp_fast_path.ts).
 // Each round first waits (up to a minute) for this machine to be idle, as the baseline scripts
 // do, so that other work on it (a test run) does not land in one server's rounds.
 // Usage: node bench/http.ts [--duration 3] [--rounds 9] [--only NAME,...] [--out FILE]
@@ -38,8 +41,8 @@ interface Scenario {
   /** Extra `http`-level text (upstream blocks). */
   http?: string;
   tls?: boolean;
-  /** Also measure the bare Node server (the engine's ceiling). */
-  ceiling?: boolean;
+  /** Also measure bare Node servers or proxies (what Node alone costs, no HTTP work). */
+  bare?: Kind[];
   /**
    * Requests each connection sends at once (wrk with a Lua script): the syscalls and wake-ups per
    * request mostly vanish, which leaves the work a module adds (limit_req) measurable.
@@ -51,7 +54,7 @@ const TRY_FILES = 'location / { try_files /__none @ok; } location @ok { return 2
 const LIMIT_REQ_ZONE = 'limit_req_zone $binary_remote_addr zone=one:1m rate=1000000r/s;';
 
 const SCENARIOS: Scenario[] = [
-  { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }', ceiling: true },
+  { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }', bare: ['node net'] },
   { name: 'static file (1 KiB)', path: '/file.html', server: 'root html; location / { }' },
   {
     name: 'proxy_pass, upstream keepalive',
@@ -59,6 +62,7 @@ const SCENARIOS: Scenario[] = [
     http: 'upstream origin { server 127.0.0.1:{{ORIGIN}}; keepalive 32; }',
     server:
       'location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }',
+    bare: ['node proxy', 'node proxy, engine sockets'],
   },
   { name: 'TLS listener, return 200', path: '/', tls: true, server: 'location / { return 200 "ok"; }' },
   // limit_req runs in preaccess, after `return` (rewrite) would have answered: measure it on a
@@ -149,7 +153,7 @@ async function measure(proc: ChildProcess, url: string, pipeline = 1): Promise<R
   return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
 }
 
-type Kind = 'nginx' | 'zonesync' | 'node net';
+type Kind = 'nginx' | 'zonesync' | 'node net' | 'node proxy' | 'node proxy, engine sockets';
 
 /** The bare server: one fixed answer per request head, as the issue's "throwaway raw net server". */
 const BARE_NODE_SERVER = `
@@ -161,6 +165,45 @@ net.createServer((s) => {
   s.on('data', (d) => { for (let i = d.indexOf('\\r\\n\\r\\n'); i !== -1; i = d.indexOf('\\r\\n\\r\\n', i + 4)) s.write(answer); });
 }).listen(Number(process.argv[1]), '127.0.0.1');
 `;
+
+/** The bare proxy: each client's bytes piped to its own origin connection and back. */
+const BARE_NODE_PROXY = `
+const net = require('node:net');
+const [port, origin] = process.argv.slice(1).map(Number);
+net.createServer({ noDelay: true }, (c) => {
+  const u = net.connect({ port: origin, host: '127.0.0.1', noDelay: true });
+  c.pipe(u).pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+}).listen(port, '127.0.0.1');
+`;
+
+/** The same on the engine's socket primitives: shared read buffers, writes straight to the handle. */
+const BARE_ENGINE_PROXY = `
+import net from 'node:net';
+const { readIntoSharedBuffer, writeDirect } = await import(${JSON.stringify(path.resolve(import.meta.dirname, '../src/http/engine/tcp_fast_path.ts'))});
+const [port, origin] = process.argv.slice(1).map(Number);
+const fromOrigin = Buffer.allocUnsafe(65536);
+const send = (to, buf, n) => {
+  const data = Buffer.from(buf.subarray(0, n));
+  if (to.connecting || !writeDirect(to, data, () => {})) to.write(data);
+  return true;
+};
+net.createServer({ noDelay: true }, (c) => {
+  const u = net.connect({ port: origin, host: '127.0.0.1', noDelay: true,
+    onread: { buffer: fromOrigin, callback: (n, buf) => send(c, buf, n) } });
+  readIntoSharedBuffer(c, (n, buf) => (n < 0 ? (c.destroy(), false) : send(u, buf, n)));
+  c.on('error', () => u.destroy());
+  c.on('close', () => u.destroy());
+  u.on('error', () => c.destroy());
+}).listen(port, '127.0.0.1');
+`;
+
+function bareScript(kind: Kind): string[] {
+  if (kind === 'node net') return ['-e', BARE_NODE_SERVER];
+  if (kind === 'node proxy') return ['-e', BARE_NODE_PROXY];
+  return ['--input-type=module', '-e', BARE_ENGINE_PROXY];
+}
 
 async function start(kind: Kind, s: Scenario, dir: string): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
@@ -174,7 +217,9 @@ async function start(kind: Kind, s: Scenario, dir: string): Promise<{ proc: Chil
       ? spawn('nginx', ['-p', `${prefix}/`, '-c', 'bench.conf'], { stdio: 'ignore' })
       : kind === 'zonesync'
         ? spawn(BIN, ['-p', prefix, '-c', 'bench.conf'], { stdio: 'ignore' })
-        : spawn(process.execPath, ['-e', BARE_NODE_SERVER, String(port)], { stdio: 'ignore' });
+        : spawn(process.execPath, [...bareScript(kind), String(port), String(originPort)], {
+            stdio: 'ignore',
+          });
   await waitFor(() => canConnect(port), 10000, `${kind} listening`);
   return { proc, port };
 }
@@ -221,7 +266,7 @@ async function main(): Promise<void> {
   originPort = origin.port;
   try {
     for (const s of SCENARIOS.filter((x) => only === undefined || only.some((o) => x.name.startsWith(o)))) {
-      const kinds: Kind[] = s.ceiling ? ['nginx', 'zonesync', 'node net'] : ['nginx', 'zonesync'];
+      const kinds: Kind[] = ['nginx', 'zonesync', ...(s.bare ?? [])];
       const runs: Record<string, Run[]> = {};
       const servers: Record<string, { proc: ChildProcess; port: number }> = {};
       for (const kind of kinds) {
