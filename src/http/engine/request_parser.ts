@@ -119,21 +119,27 @@ export class HeadParser {
     }
     for (;;) {
       const start = base + this.pos;
-      const lf = findLF(buf, start, end);
-      if (lf < 0 || lf >= end) {
-        const r = parseHeaderLine(buf, start, Math.min(end, start + this.largeSize), this.header);
-        if (r === HEADER_INVALID) return this.fail(400, 'client sent invalid header line');
-        if (!this.layout.canHoldPartial(end - start, false)) return this.tooLarge();
-        return HEAD_INCOMPLETE;
+      // a line is scanned once, its end found as it is parsed; only a line that is incomplete,
+      // invalid or longer than a large buffer is looked at again
+      let r = parseHeaderLine(buf, start, Math.min(end, start + this.largeSize), this.header);
+      let next = this.header.next;
+      if (r === HEADER_AGAIN || r === HEADER_INVALID) {
+        const lf = findLF(buf, start, end);
+        if (lf < 0) {
+          if (r === HEADER_INVALID) return this.fail(400, 'client sent invalid header line');
+          if (!this.layout.canHoldPartial(end - start, false)) return this.tooLarge();
+          return HEAD_INCOMPLETE;
+        }
+        if (r === HEADER_AGAIN) r = parseHeaderLine(buf, start, lf + 1, this.header);
+        next = lf + 1;
       }
-      const r = parseHeaderLine(buf, start, lf + 1, this.header);
-      if (!this.layout.placeLine(lf + 1 - start, false)) {
-        if (r === HEADER_INVALID && lf - start < this.largeSize) {
+      if (!this.layout.placeLine(next - start, false)) {
+        if (r === HEADER_INVALID && next - 1 - start < this.largeSize) {
           return this.fail(400, 'client sent invalid header line');
         }
         return this.tooLarge();
       }
-      this.pos = lf + 1 - base;
+      this.pos = next - base;
       if (r === HEADER_END) return this.finishHead();
       if (r === HEADER_INVALID) return this.fail(400, 'client sent invalid header line');
       if (r === HEADER_IGNORED || r === HEADER_AGAIN) continue;
