@@ -101,3 +101,15 @@ function lineEnd(buf: Buffer, p: number, end: number, ignored: boolean, f: Heade
   }
   return HEADER_AGAIN;
 }
+
+/**
+ * The first LF in buf[start, end), or -1. Header lines are short: a loop finds their end sooner
+ * than Buffer#indexOf's native call; long stretches go to indexOf.
+ */
+export function findLF(buf: Buffer, start: number, end: number): number {
+  const stop = Math.min(end, start + 256);
+  for (let i = start; i < stop; i++) if (buf[i] === LF) return i;
+  if (stop === end) return -1;
+  const lf = buf.indexOf(LF, stop);
+  return lf < end ? lf : -1;
+}

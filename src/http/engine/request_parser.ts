@@ -3,6 +3,7 @@
 
 import { HeaderBufferLayout } from './header_buffers.ts';
 import {
+  findLF,
   HEADER_AGAIN,
   HEADER_END,
   HEADER_IGNORED,
@@ -377,16 +378,4 @@ function parseContentLength(value: string): number {
   }
   if (value.length === 19 && value > '9223372036854775807') return -1;
   return Number(value);
-}
-
-/**
- * The first LF in buf[start, end), or -1. Header lines are short: a loop finds their end sooner
- * than Buffer#indexOf's native call; long stretches go to indexOf.
- */
-function findLF(buf: Buffer, start: number, end: number): number {
-  const stop = Math.min(end, start + 256);
-  for (let i = start; i < stop; i++) if (buf[i] === LF) return i;
-  if (stop === end) return -1;
-  const lf = buf.indexOf(LF, stop);
-  return lf < end ? lf : -1;
 }

@@ -6,6 +6,7 @@
 // (proxy_buffer_size), as nginx's one header buffer is.
 import { ChunkedDecoder } from './chunked.ts';
 import {
+  findLF,
   HEADER_AGAIN,
   HEADER_END,
   HEADER_INVALID,
@@ -15,7 +16,6 @@ import {
 import { latin1 } from './latin1_bytes.ts';
 import { internName, internText, internValue, NAME_LOWER, NAME_RAW } from './upstream_strings.ts';
 
-const LF = 0x0a;
 const CR = 0x0d;
 
 /** What the parser reports while it runs. */
@@ -164,7 +164,8 @@ export class UpstreamResponseParser {
     while (this.state <= S_HEADERS) {
       let next: number;
       if (this.state === S_STATUS) {
-        next = lineAfter(buf, start);
+        const lf = findLF(buf, start, buf.length);
+        next = lf < 0 ? -1 : lf + 1;
         if (next >= 0) {
           this.countHead(next - start);
           this.statusLineAt(buf, start, next - 1);
@@ -238,7 +239,7 @@ export class UpstreamResponseParser {
     const rc = parseHeaderLine(buf, start, buf.length, f);
     if (rc === HEADER_AGAIN) return -1;
     if (rc === HEADER_INVALID) {
-      const lf = buf.indexOf(LF, start);
+      const lf = findLF(buf, start, buf.length);
       const text = buf.toString('latin1', start, lf < 0 ? buf.length : lf).replace(/\r+$/, '');
       this.fail(`upstream sent invalid header: "${text}"`);
     }
@@ -328,12 +329,6 @@ export class UpstreamResponseParser {
     this.state = S_FAILED;
     throw new UpstreamParseError(message);
   }
-}
-
-/** Where the line from `start` ends (the index after its LF), or -1 when buf has no LF after it. */
-function lineAfter(buf: Buffer, start: number): number {
-  for (let p = start, end = buf.length; p < end; p++) if (buf[p] === LF) return p + 1;
-  return -1;
 }
 
 /** 1 to 18 decimal digits (the `^[0-9]{1,18}$` nginx's parser accepts), else -1. */
