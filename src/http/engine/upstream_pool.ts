@@ -8,7 +8,7 @@
 // owner hears of it only once the handshake is done.
 import net from 'node:net';
 import tls from 'node:tls';
-import { writeDirect } from './tcp_fast_path.ts';
+import { readDirectly, writeDirect } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 
 /** Each connection's read buffer (nginx reads upstream responses into proxy_buffer_size pieces). */
@@ -87,6 +87,12 @@ export class UpstreamConnection {
           tls.connect({ ...dial.options, host, port, onread } as tls.ConnectionOptions);
     this.socket = socket;
     this.direct = dial === null;
+    if (this.direct) {
+      readDirectly(socket, (n) => {
+        this.onRead(n, this.readBuffer as Buffer);
+        return this.nextBuffer();
+      });
+    }
     if (dial !== null) {
       socket.setNoDelay(true);
       socket.on('connect', () => {
