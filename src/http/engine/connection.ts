@@ -13,7 +13,7 @@
 
 import type { Socket } from 'node:net';
 import { type BodyHost, NO_BODY, RequestBody } from './body_reader.ts';
-import { ClientOutput } from './client_output.ts';
+import { HeldOutput } from './held_output.ts';
 import { ReceivedBytes } from './received_bytes.ts';
 import { HEAD_ERROR, HEAD_INCOMPLETE, HeadParser } from './request_parser.ts';
 import { Writer, type WriterHost } from './response_writer.ts';
@@ -58,7 +58,7 @@ export class Connection implements WriterHost, BodyHost {
   private draining = false;
   /** The socket reads on the fast path (tcp_fast_path.ts). */
   private readonly fastRead: boolean;
-  private readonly output: ClientOutput;
+  private readonly output: HeldOutput;
   timer = TIMER_NONE;
   deadline = 0;
 
@@ -72,7 +72,7 @@ export class Connection implements WriterHost, BodyHost {
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
     this.fastRead = readIntoSharedBuffer(socket, (nread, buf) => this.onSharedRead(nread, buf));
-    this.output = new ClientOutput(socket, this.fastRead && writesDirectly(socket));
+    this.output = new HeldOutput(socket, this.fastRead && writesDirectly(socket), () => socket.destroy());
     if (!this.fastRead) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     }

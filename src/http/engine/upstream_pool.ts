@@ -8,7 +8,8 @@
 // owner hears of it only once the handshake is done.
 import net from 'node:net';
 import tls from 'node:tls';
-import { readDirectly, writeDirect } from './tcp_fast_path.ts';
+import { HeldOutput } from './held_output.ts';
+import { readDirectly } from './tcp_fast_path.ts';
 import { deadlines } from './timers.ts';
 
 /** Each connection's read buffer (nginx reads upstream responses into proxy_buffer_size pieces). */
@@ -53,8 +54,8 @@ export class UpstreamConnection {
   /** Set by the pool while the connection waits in its cache. */
   pool: UpstreamPool | null = null;
   connected = false;
-  /** Plain TCP: requests may go out with writeDirect (tcp_fast_path.ts). */
-  private readonly direct: boolean;
+  /** Plain TCP: requests go out held for the end of the turn, below the stream layer; else null. */
+  private readonly output: HeldOutput | null;
   /** TCP is up and the TLS handshake under way (a failure now is a handshake failure). */
   handshaking = false;
   closed = false;
@@ -86,8 +87,8 @@ export class UpstreamConnection {
         : // Node's typings lack tls.connect's `onread`, which it honours as net.connect does
           tls.connect({ ...dial.options, host, port, onread } as tls.ConnectionOptions);
     this.socket = socket;
-    this.direct = dial === null;
-    if (this.direct) {
+    this.output = dial === null ? new HeldOutput(socket, true, (err) => socket.destroy(err)) : null;
+    if (dial === null) {
       readDirectly(socket, (n) => {
         this.onRead(n, this.readBuffer as Buffer);
         return this.nextBuffer();
@@ -155,13 +156,13 @@ export class UpstreamConnection {
   }
 
   /**
-   * On plain TCP, write `data` straight to the socket (no stream bookkeeping, no nextTick) and
-   * call `written` once it is out; a failure becomes the socket's error. False: use socket.write.
+   * On plain TCP, write `data` with the turn's other writes (held_output.ts) and call `written`
+   * once it is out; a failure becomes the socket's error. False: use socket.write.
    */
   sendDirect(data: Buffer, written: () => void): boolean {
-    return (
-      this.direct && writeDirect(this.socket, data, (err) => (err ? this.socket.destroy(err) : written()))
-    );
+    if (this.output === null) return false;
+    this.output.send(data, written);
+    return true;
   }
 
   /** Arm the timeout (proxy_connect/read/send_timeout, keepalive_timeout) in ms; 0 turns it off. */
@@ -188,6 +189,7 @@ export class UpstreamConnection {
     this.closed = true;
     deadlines.delete(this);
     this.pool?.forget(this);
+    this.output?.drop();
     this.socket.destroy();
   }
 }

@@ -1,10 +1,11 @@
-// Responses held for the end of the event loop's I/O phase (client_output.ts): every connection
-// gets its own answers, in order, and anything written after a held response goes behind it.
+// Writes held for the end of the event loop's I/O phase (held_output.ts): every connection
+// gets its own answers, in order, anything written after a held write goes behind it, and a
+// held upstream request reports when it is out.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ClientOutput } from '../../../src/http/engine/client_output.ts';
+import { HeldOutput } from '../../../src/http/engine/held_output.ts';
 import { type EchoServer, startEchoServer } from './echo_server.ts';
 
 let server: EchoServer;
@@ -59,7 +60,7 @@ describe('engine: responses held for the end of the turn', () => {
     client.on('data', (d) => {
       got += d.toString('latin1');
     });
-    const out = new ClientOutput(side, true);
+    const out = new HeldOutput(side, true, () => side.destroy());
     out.flush();
     assert.equal(out.send(Buffer.from('one,')), true);
     assert.equal(out.backlog, 4, 'held bytes count as not yet sent');
@@ -73,6 +74,27 @@ describe('engine: responses held for the end of the turn', () => {
     assert.equal(got, 'one,two,three', 'a dropped response is never sent');
     client.destroy();
     side.destroy();
+    server.close();
+  });
+
+  it('`written` runs once held bytes are out; a socket destroyed first drops them silently', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const side = await new Promise<net.Socket>((r) => server.once('connection', r));
+    const failures: Error[] = [];
+    const out = new HeldOutput(side, true, (err) => failures.push(err));
+    let written = 0;
+    out.send(Buffer.from('request'), () => written++);
+    assert.equal(written, 0, 'held until the end of the turn');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(written, 1);
+    out.send(Buffer.from('never'), () => written++);
+    side.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(written, 1, 'nothing is reported for bytes that never left');
+    assert.deepEqual(failures, []);
+    client.destroy();
     server.close();
   });
 });
