@@ -13,13 +13,22 @@
 // Each round first waits (up to a minute) for this machine to be idle, as the baseline scripts
 // do, so that other work on it (a test run) does not land in one server's rounds.
 // Usage: node bench/http.ts [--duration 3] [--rounds 9] [--only NAME,...] [--out FILE]
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeTestPki, type TestPki } from '../test/helpers/certs.ts';
-import { BIN, canConnect, freePort, waitFor } from '../test/helpers/instance.ts';
+import { canConnect, freePort, waitFor } from '../test/helpers/instance.ts';
+import {
+  mainConf,
+  measure,
+  median,
+  type Run,
+  type ServerKind,
+  startServer,
+  waitQuiet,
+} from './http_harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +40,6 @@ const { values } = parseArgs({
 });
 const DURATION = Number(values.duration);
 const ROUNDS = Number(values.rounds);
-const CLK_TCK = 100;
 
 interface Scenario {
   name: string;
@@ -43,15 +51,7 @@ interface Scenario {
   tls?: boolean;
   /** Also measure bare Node servers or proxies (what Node alone costs, no HTTP work). */
   bare?: Kind[];
-  /**
-   * Requests each connection sends at once (wrk with a Lua script): the syscalls and wake-ups per
-   * request mostly vanish, which leaves the work a module adds (limit_req) measurable.
-   */
-  pipeline?: number;
 }
-
-const TRY_FILES = 'location / { try_files /__none @ok; } location @ok { return 200 "ok"; }';
-const LIMIT_REQ_ZONE = 'limit_req_zone $binary_remote_addr zone=one:1m rate=1000000r/s;';
 
 const SCENARIOS: Scenario[] = [
   { name: 'return 200', path: '/', server: 'location / { return 200 "ok"; }', bare: ['node net'] },
@@ -65,22 +65,11 @@ const SCENARIOS: Scenario[] = [
     bare: ['node proxy', 'node proxy, engine sockets'],
   },
   { name: 'TLS listener, return 200', path: '/', tls: true, server: 'location / { return 200 "ok"; }' },
-  // limit_req runs in preaccess, after `return` (rewrite) would have answered: measure it on a
-  // try_files fallback, with and without the limit (a 1M r/s zone that never refuses).
-  { name: 'try_files fallback', path: '/', server: TRY_FILES },
+  // The try_files fallback is the base of bench/module_cost.ts's limit_req cost.
   {
-    name: 'try_files fallback + limit_req',
+    name: 'try_files fallback',
     path: '/',
-    http: LIMIT_REQ_ZONE,
-    server: `limit_req zone=one burst=100000 nodelay; ${TRY_FILES}`,
-  },
-  { name: 'pipelined x16: try_files fallback', path: '/', server: TRY_FILES, pipeline: 16 },
-  {
-    name: 'pipelined x16: try_files fallback + limit_req',
-    path: '/',
-    http: LIMIT_REQ_ZONE,
-    server: `limit_req zone=one burst=100000 nodelay; ${TRY_FILES}`,
-    pipeline: 16,
+    server: 'location / { try_files /__none @ok; } location @ok { return 200 "ok"; }',
   },
 ];
 
@@ -92,68 +81,11 @@ function conf(port: number, s: Scenario, nginx: boolean): string {
   const tls = s.tls
     ? ` ssl; ssl_certificate ${pki!.file('a.crt')}; ssl_certificate_key ${pki!.file('a.key')}`
     : '';
-  return `${nginx ? 'worker_processes 1; daemon off; master_process off;' : ''}
-error_log logs/error.log crit;
-pid logs/server.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  default_type text/html;
-  ${(s.http ?? '').replace('{{ORIGIN}}', String(originPort))}
-  server { listen 127.0.0.1:${port}${tls}; ${s.server} }
-}`;
+  const upstreams = (s.http ?? '').replace('{{ORIGIN}}', String(originPort));
+  return mainConf(`${upstreams}\n  server { listen 127.0.0.1:${port}${tls}; ${s.server} }`, nginx);
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-interface Run {
-  rps: number;
-  p99ms: number;
-  cpuUsPerReq: number;
-}
-
-/** wrk's Lua script sending `n` requests at once on each connection. */
-function pipelineScript(n: number): string {
-  const file = path.join(os.tmpdir(), `zonesync-bench-pipeline-${n}.lua`);
-  writeFileSync(
-    file,
-    `init = function(args)\n  local r = {}\n  for i = 1, ${n} do r[i] = wrk.format(nil, wrk.path) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`,
-  );
-  return file;
-}
-
-function wrk(
-  url: string,
-  seconds = DURATION,
-  pipeline = 1,
-): { rps: number; p99ms: number; requests: number } {
-  const script = pipeline > 1 ? ['-s', pipelineScript(pipeline)] : [];
-  const out = execFileSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '--latency', ...script, url], {
-    encoding: 'utf8',
-    timeout: (seconds + 30) * 1000,
-  });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const unit = p99?.[2] === 'us' ? 0.001 : p99?.[2] === 's' ? 1000 : 1;
-  if (/Non-2xx/.test(out)) throw new Error(`non-2xx answers during the benchmark:\n${out}`);
-  return { rps, p99ms: Number(p99?.[1]) * unit, requests };
-}
-
-async function measure(proc: ChildProcess, url: string, pipeline = 1): Promise<Run> {
-  wrk(url, 1, pipeline); // warm-up (JIT, caches, connections); its numbers are dropped
-  const before = cpuTicks(proc.pid!);
-  const r = wrk(url, DURATION, pipeline);
-  const ticks = cpuTicks(proc.pid!) - before;
-  return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.requests };
-}
-
-type Kind = 'nginx' | 'zonesync' | 'node net' | 'node proxy' | 'node proxy, engine sockets';
+type Kind = ServerKind | 'node net' | 'node proxy' | 'node proxy, engine sockets';
 
 /** The bare server: one fixed answer per request head, as the issue's "throwaway raw net server". */
 const BARE_NODE_SERVER = `
@@ -206,45 +138,14 @@ function bareScript(kind: Kind): string[] {
 }
 
 async function start(kind: Kind, s: Scenario, dir: string): Promise<{ proc: ChildProcess; port: number }> {
+  if (kind === 'nginx' || kind === 'zonesync')
+    return startServer(kind, (port) => conf(port, s, kind === 'nginx'), dir);
   const port = await freePort();
-  const prefix = path.join(dir, `${kind.replace(' ', '-')}-${port}`);
-  mkdirSync(path.join(prefix, 'logs'), { recursive: true });
-  mkdirSync(path.join(prefix, 'html'));
-  writeFileSync(path.join(prefix, 'html/file.html'), 'x'.repeat(1024));
-  writeFileSync(path.join(prefix, 'bench.conf'), conf(port, s, kind === 'nginx'));
-  const proc =
-    kind === 'nginx'
-      ? spawn('nginx', ['-p', `${prefix}/`, '-c', 'bench.conf'], { stdio: 'ignore' })
-      : kind === 'zonesync'
-        ? spawn(BIN, ['-p', prefix, '-c', 'bench.conf'], { stdio: 'ignore' })
-        : spawn(process.execPath, [...bareScript(kind), String(port), String(originPort)], {
-            stdio: 'ignore',
-          });
+  const proc = spawn(process.execPath, [...bareScript(kind), String(port), String(originPort)], {
+    stdio: 'ignore',
+  });
   await waitFor(() => canConnect(port), 10000, `${kind} listening`);
   return { proc, port };
-}
-
-/** Busy share of all CPUs (user+nice+system+irq+softirq) over `ms`. */
-async function busyShare(ms: number): Promise<number> {
-  const sample = () => {
-    const f = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, all: f.slice(0, 8).reduce((a, b) => a + b, 0) };
-  };
-  const a = sample();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = sample();
-  return (b.busy - a.busy) / Math.max(1, b.all - a.all);
-}
-
-/** Wait until the machine is idle (under 10% busy for half a second), at most a minute. */
-async function waitQuiet(): Promise<void> {
-  const until = Date.now() + 60_000;
-  while ((await busyShare(500)) > 0.1 && Date.now() < until) {}
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {
@@ -280,7 +181,7 @@ async function main(): Promise<void> {
             const kind = kinds[(i + k) % kinds.length]!;
             const url = `${s.tls ? 'https' : 'http'}://127.0.0.1:${servers[kind]!.port}${s.path}`;
             await waitQuiet();
-            runs[kind]!.push(await measure(servers[kind]!.proc, url, s.pipeline));
+            runs[kind]!.push(measure(servers[kind]!.proc, url, DURATION));
           }
         }
       } finally {
@@ -292,10 +193,7 @@ async function main(): Promise<void> {
       for (const kind of kinds) {
         const ratio = (k: keyof Run) => (kind === 'nginx' ? '1.00' : pairRatio(kind, k).toFixed(2));
         lines.push(
-          // wrk times only some of the pipelined requests: no p99 for those
-          s.pipeline
-            ? `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | – | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | – |`
-            : `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
+          `| ${s.name} | ${kind} | ${Math.round(m(kind, 'rps'))} | ${m(kind, 'p99ms').toFixed(2)} | ${m(kind, 'cpuUsPerReq').toFixed(1)} | ${ratio('rps')} | ${ratio('cpuUsPerReq')} | ${ratio('p99ms')} |`,
         );
       }
       console.error(`${s.name}: ${kinds.map((k) => `${k} ${JSON.stringify(runs[k])}`).join(' ')}`);

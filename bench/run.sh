@@ -16,3 +16,4 @@ mkdir -p bench/results
 node=node_modules/.bin/node
 "$node" bench/http.ts --duration "${DURATION:-3}" --rounds "${ROUNDS:-9}" --out bench/results/http.md "$@"
 "$node" bench/charts.ts --in bench/results/http.md --out docs/benchmarks-http.svg
+"$node" bench/module_cost.ts --out bench/results/module_cost.md
