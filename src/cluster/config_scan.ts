@@ -16,7 +16,7 @@ import type { ResolverConf } from '../stream/core_module.ts';
 /** A shared memory zone as its directive declares it. */
 export interface ZoneSummary {
   readonly name: string;
-  /** The declaring directive: `keyval_zone`, `limit_req_zone` or `sticky` (learn). */
+  /** The declaring directive: `keyval_zone`, `limit_req_zone`, `sticky` (learn), `stream keyval_zone`. */
   readonly directive: string;
   readonly sync: boolean;
   readonly file: string;
@@ -65,7 +65,19 @@ export function scanConfig(confFile: string, prefix: string): ClusterConfig {
   return {
     names,
     resolver,
-    zones: http ? zonesOf(http) : [],
+    zones: [
+      ...(http ? zonesOf(http) : []),
+      ...(stream ? findAll(stream, 'keyval_zone') : []).map((e) => {
+        const conf = e.value as KeyvalZoneConf;
+        return {
+          name: conf.name,
+          directive: `stream ${e.name}`,
+          sync: conf.sync,
+          file: e.file,
+          line: e.line,
+        };
+      }),
+    ],
     locations: http ? locationsOf(http) : [],
     http: http ?? null,
     pidPath: (p) => pidPathOf(main, p),

@@ -175,11 +175,13 @@ test('listen ... ssl needs a certificate, named at the server', () => {
   );
 });
 
-test('stream return sends its text; variables are refused', () => {
+test('stream return takes text with stream variables; an unknown one is refused as nginx does', () => {
+  assert.equal(errorOf(`stream { server { listen 9000; return "$remote_addr:\${remote_port}"; } }`), 'ok');
   assert.equal(
-    errorOf('stream { server { listen 9000; return $remote_addr; } }').replace(/ in P\/.*/, ''),
-    'variables are not supported in stream "return"',
+    errorOf('stream { server { listen 9000; return $request_uri; } }'),
+    'unknown "request_uri" variable',
   );
+  assert.match(errorOf(`stream { server { listen 9000; return "\${remote_addr"; } }`), /closing bracket/);
 });
 
 test('a stream module serves a server by setting its handler in the server hook', () => {

@@ -30,6 +30,9 @@ export const keyvalZoneType: ZoneType = {
   onFull: (zone) => zone.expire() > 0,
 };
 
+/** ngx_stream_keyval_module's zones: the same rules, another owner (nginx's shm tag). */
+export const streamKeyvalZoneType: ZoneType = { ...keyvalZoneType, name: 'stream_keyval' };
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
