@@ -193,6 +193,47 @@ describe('keyval API and variables', () => {
   });
 });
 
+describe('keyval_zone type=prefix and timeout', () => {
+  let z: Instance;
+  before(async () => {
+    z = await startZonesync({
+      conf: conf(
+        `keyval_zone zone=one:64k;
+  keyval_zone zone=pre:64k type=prefix;
+  keyval_zone zone=short:64k timeout=1s;
+  keyval $uri $route zone=pre;
+  keyval $arg_s $s zone=short;`,
+        '$v',
+        'location /r/ { return 200 "[$route]"; } location /s { return 200 "[$s]"; }',
+      ),
+    });
+  });
+  after(async () => {
+    await z?.stop();
+  });
+
+  it('type=prefix: the longest stored key the lookup key starts with wins', async () => {
+    for (const pair of [{ '/r/': 'root' }, { '/r/api/v2/': 'v2' }, { '/r/api/': 'api' }]) {
+      assert.equal((await call(z, 'POST', `${API}/pre`, pair)).status, 201);
+    }
+    assert.equal((await z.request('/r/api/v2/users')).text, '[v2]');
+    assert.equal((await z.request('/r/api/v1/users')).text, '[api]');
+    assert.equal((await z.request('/r/other')).text, '[root]');
+    assert.equal((await call(z, 'PATCH', `${API}/pre`, { '/r/api/v2/': null })).status, 204);
+    assert.equal((await z.request('/r/api/v2/users')).text, '[api]', 'the next longest, once it is gone');
+  });
+
+  it('timeout: a pair goes that long after it was written, reads do not keep it', async () => {
+    assert.equal((await call(z, 'POST', `${API}/short`, { a: 'x' })).status, 201);
+    assert.equal((await z.request('/s?s=a')).text, '[x]');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await z.request('/s?s=a')).text, '[x]', 'still there, and this read refreshes nothing');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await z.request('/s?s=a')).text, '[]');
+    await expectError(await z.request(`${API}/short?key=a`), 404, 'KeyvalKeyNotFound');
+  });
+});
+
 describe('keyval state file and reloads', () => {
   it('the state file keeps pairs across a restart', async () => {
     const file = path.join(stateDir, 'restart.json');
@@ -211,6 +252,22 @@ describe('keyval state file and reloads', () => {
       await waitFor(() => readFileSync(file, 'utf8').includes('changed'), 10_000, 'the debounced write');
     } finally {
       await second.stop();
+    }
+  });
+
+  it('a reload that makes the zone anew loads the state file, with the pairs written just before', async () => {
+    const file = path.join(stateDir, 'resize.json');
+    const z = await startZonesync({ conf: conf(`keyval_zone zone=one:64k state=${file};`) });
+    try {
+      await waitFor(() => /zonesync started/.test(z.errorLog()), 10_000, 'start');
+      // Within the writer's one-second debounce: the file does not have it yet.
+      assert.equal((await call(z, 'POST', `${API}/one`, { k: 'fresh' })).status, 201);
+      z.writeConf(conf(`keyval_zone zone=one:128k state=${file};`, 'v2:$v'));
+      z.signal('SIGHUP');
+      await waitFor(async () => (await z.request('/?k=k')).text.startsWith('v2:'), 15_000, 'the new config');
+      assert.equal((await z.request('/?k=k')).text, 'v2:fresh');
+    } finally {
+      await z.stop();
     }
   });
 
@@ -252,6 +309,28 @@ describe('keyval state file and reloads', () => {
       await z.stop();
     }
   });
+});
+
+it('a reload that changes the size starts the zone afresh; one removing "sync" is refused', async () => {
+  const z = await startZonesync({ conf: conf('keyval_zone zone=one:64k timeout=1h sync;') });
+  try {
+    await waitFor(() => /zonesync started/.test(z.errorLog()), 10_000, 'start');
+    assert.equal((await call(z, 'POST', `${API}/one`, { k: 'old' })).status, 201);
+    z.writeConf(conf('keyval_zone zone=one:64k timeout=1h;', 'v2:$v'));
+    z.signal('SIGHUP');
+    await waitFor(() => /\[emerg\].*"sync"/.test(z.errorLog()), 15_000, 'the refusal');
+    assert.match(
+      z.errorLog(),
+      /\[emerg\] \d+#0: the "sync" parameter cannot be removed from the existing zone "one"; remove the zone's directive, reload, then add it back without "sync" and reload again in /,
+    );
+    assert.equal((await z.request('/?k=k')).text, 'old', 'the old configuration keeps serving');
+    z.writeConf(conf('keyval_zone zone=one:128k timeout=1h;', 'v3:$v'));
+    z.signal('SIGHUP');
+    await waitFor(async () => (await z.request('/?k=k')).text.startsWith('v3:'), 15_000, 'the new config');
+    assert.equal((await z.request('/?k=k')).text, 'v3:', 'another size: a new, empty zone');
+  } finally {
+    await z.stop();
+  }
 });
 
 it('-t refuses a duplicate zone, a zone nobody sizes and a duplicate variable', async () => {

@@ -1,5 +1,6 @@
-// limit_req through a real bin/zonesync: bursts, nodelay and delay, the status, dry run, several
-// limits, phase order (`return` is never limited), nginx's log lines, and the API's counters.
+// limit_req through a real bin/zonesync: bursts, nodelay, delay and delay=N, the status, the log
+// level, dry run, several limits, empty keys, delays that hold one request and no other, phase order
+// (`return` is never limited), nginx's log lines, $limit_req_status, and the API's counters.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Instance, startZonesync, waitFor } from '../helpers/instance.ts';
@@ -19,6 +20,8 @@ http {
   limit_req_zone $arg_k zone=dry:1m rate=1r/m;
   limit_req_zone $arg_a zone=za:1m rate=1r/m;
   limit_req_zone $arg_b zone=zb:1m rate=1r/m;
+  limit_req_zone $arg_k zone=dly:1m rate=5r/s;
+  limit_req_zone $arg_k zone=lvl:1m rate=5r/s;
   server {
     listen 127.0.0.1:{{PORT}};
     server_name lr.test;
@@ -31,11 +34,16 @@ http {
     location = /two { limit_req zone=za nodelay; limit_req zone=zb burst=5 nodelay; }
     location = /log { limit_req zone=minute burst=2 nodelay; }
     location = /ret { limit_req zone=bykey; return 200 "returned"; }
+    location = /dly { limit_req zone=dly burst=3 delay=1; }
+    location = /lvl { limit_req zone=lvl burst=1; limit_req_log_level warn; }
     location /api/ { api write=on; }
   }
 }`,
     files: Object.fromEntries(
-      ['burst', 's429', 'delay', 'nodelay', 'dry', 'two', 'log'].map((f) => [`html/${f}`, 'ok']),
+      ['burst', 's429', 'delay', 'nodelay', 'dry', 'two', 'log', 'dly', 'lvl'].map((f) => [
+        `html/${f}`,
+        'ok',
+      ]),
     ),
   });
 });
@@ -46,6 +54,19 @@ const statuses = async (paths: string[]) => {
   for (const p of paths) out.push((await z.request(p)).status);
   return out;
 };
+
+/** Requests sent at once; statuses sorted. */
+const concurrent = async (paths: string[]) =>
+  (await Promise.all(paths.map((p) => z.request(p)))).map((r) => r.status).sort();
+
+/** The $limit_req_status values the access log holds for `uri`, sorted. */
+const loggedStatuses = (uri: string) =>
+  z
+    .accessLog()
+    .split('\n')
+    .filter((l) => l.startsWith(`${uri} `))
+    .map((l) => l.split(' ')[2])
+    .sort();
 
 test('1r/s with burst=2 nodelay: exactly three pass at once, then 503', async () => {
   assert.deepEqual(await statuses(Array(5).fill('/burst?k=b1')), [200, 200, 200, 503, 503]);
@@ -104,7 +125,7 @@ test("the refusal's log line is nginx's", async () => {
 test('API: counters per zone, one zone, DELETE resets, unknown zone, version 6+', async () => {
   await statuses(['/s429?k=api', '/s429?k=api']);
   const all = JSON.parse((await z.request('/api/9/http/limit_reqs/')).text);
-  assert.deepEqual(Object.keys(all), ['bykey', 'slow', 'minute', 'dry', 'za', 'zb']);
+  assert.deepEqual(Object.keys(all), ['bykey', 'slow', 'minute', 'dry', 'za', 'zb', 'dly', 'lvl']);
   assert.deepEqual(Object.keys(all.bykey), [
     'passed',
     'delayed',
@@ -129,4 +150,43 @@ test('API: counters per zone, one zone, DELETE resets, unknown zone, version 6+'
   assert.equal(JSON.parse(missing.text).error.code, 'LimitReqNotFound');
   assert.equal((await z.request('/api/5/http/limit_reqs/')).status, 404);
   assert.deepEqual(JSON.parse((await z.request('/api/9/http/limit_reqs/?fields=')).text).za, {});
+});
+
+test('burst=3 delay=1: two pass at once, two are held, one is refused; $limit_req_status says which', async () => {
+  const start = performance.now();
+  assert.deepEqual(await concurrent(Array(5).fill('/dly?k=d')), [200, 200, 200, 200, 503]);
+  // The longest hold is (3.000 - 1.000) at 5r/s: 400 ms, less what drained meanwhile.
+  assert.ok(performance.now() - start >= 250, 'the delayed ones were held');
+  await waitFor(() => loggedStatuses('/dly?k=d').length === 5, 3000, 'access log');
+  assert.deepEqual(loggedStatuses('/dly?k=d'), ['DELAYED', 'DELAYED', 'PASSED', 'PASSED', 'REJECTED']);
+  assert.match(z.errorLog(), /\[warn\] .*delaying request, excess: [12]\.\d{3}, by zone "dly"/);
+});
+
+test('limit_req_log_level warn: refusals at warn, delays one level lower (notice)', async () => {
+  assert.deepEqual(await concurrent(Array(3).fill('/lvl?k=l')), [200, 200, 503]);
+  assert.match(z.errorLog(), /\[warn\] \d+#0: \*\d+ limiting requests, excess: 1\.\d{3} by zone "lvl"/);
+  assert.match(
+    z.errorLog(),
+    /\[notice\] \d+#0: \*\d+ delaying request, excess: (0\.9\d\d|1\.000), by zone "lvl"/,
+  );
+  assert.doesNotMatch(z.errorLog(), /\[error\] .*zone "lvl"/);
+});
+
+test('an empty key is not limited, and leaves $limit_req_status empty', async () => {
+  assert.deepEqual(await statuses(Array(4).fill('/burst')), [200, 200, 200, 200]);
+  await waitFor(() => loggedStatuses('/burst').length === 4, 3000, 'access log');
+  assert.deepEqual(loggedStatuses('/burst'), ['-', '-', '-', '-']);
+});
+
+test('a delayed request holds only itself: others are answered meanwhile', async () => {
+  assert.equal((await z.request('/delay?k=hold')).status, 200);
+  const start = performance.now();
+  const held = z.request('/delay?k=hold').then(() => performance.now() - start);
+  await new Promise((r) => setTimeout(r, 100));
+  const other = performance.now();
+  assert.equal((await z.request('/nodelay?k=meanwhile')).status, 200);
+  const otherMs = performance.now() - other;
+  const heldMs = await held;
+  assert.ok(heldMs >= 900, `held ${heldMs} ms`);
+  assert.ok(otherMs < 500, `another request took ${otherMs} ms while one was held`);
 });

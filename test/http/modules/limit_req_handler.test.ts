@@ -226,6 +226,45 @@ test('a full zone forces out the least recently used state and logs nothing', ()
   assert.equal(handler(request({ one: key(0) })), DECLINED);
 });
 
+test("a new key first frees idle, drained states from the LRU end (nginx's expire(1)), stopping at a live one", () => {
+  const clock = new ManualClock();
+  // 1r/m drains 976 in 61 s: one request leaves nothing behind, three leave 2.000 - 0.976.
+  const { lrz } = makeZone('one', clock, { rate: '1r/m' });
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 5, 'nodelay') }], defaults);
+  const { request } = requests();
+  const keys = () => [...lrz.zone.snapshot()].map((r) => Buffer.from(r.key).toString()).sort();
+  const pass = (key: string) => assert.equal(handler(request({ one: key })), DECLINED);
+  pass('drained');
+  for (let i = 0; i < 3; i++) pass('busy');
+  clock.advance(59_000);
+  pass('early');
+  assert.deepEqual(keys(), ['busy', 'drained', 'early'], 'drained, but idle for less than a minute');
+  clock.advance(2_000);
+  pass('new');
+  // "drained" (LRU tail) goes; "busy" still holds excess, so the walk stops there, before "early".
+  assert.deepEqual(keys(), ['busy', 'early', 'new']);
+  pass('busy');
+  clock.advance(61_000);
+  pass('newer');
+  assert.deepEqual(keys(), ['busy', 'newer'], 'two drained states at the LRU end go for one new key');
+});
+
+test('a state that cannot be stored even after eviction: the status, an alert, no "limiting" line', () => {
+  const clock = new ManualClock();
+  const { lrz, alerts } = makeZone('one', clock, { size: 32 * 1024 });
+  const handler = limitReqHandler([{ zone: lrz, limit: makeLimit(lrz.rate, 0, 'nodelay') }], {
+    ...defaults,
+    status: 429,
+  });
+  const { logs, request } = requests();
+  assert.equal(handler(request({ one: 'small' })), DECLINED);
+  const r = request({ one: 'k'.repeat(40_000) });
+  assert.equal(handler(r), 429);
+  assert.equal(statusOf(r), 'REJECTED');
+  assert.deepEqual(alerts, ['[alert] could not allocate node in limit_req zone "one"']);
+  assert.deepEqual(logs, []);
+});
+
 test("a synced zone keeps per-node slots: a peer's requests count toward the limit here", () => {
   const clock = new ManualClock();
   const { lrz } = makeZone('one', clock, { sync: true });
