@@ -46,6 +46,11 @@ export interface ApiEndpoint {
   readonly since?: number;
   /** How `?fields=` applies to its GET reply; default one object. */
   readonly shape?: ReplyShape;
+  /**
+   * Whether the endpoint exists in the live configuration (`/stream/zone_sync` only with a zone_sync
+   * server): when not, it is left out of its parent's list and its path is not found. Default yes.
+   */
+  readonly present?: () => boolean;
   readonly methods: Partial<Record<ApiMethod, ApiHandler>>;
 }
 
@@ -93,7 +98,7 @@ export type Route =
   | { readonly kind: 'endpoint'; readonly endpoint: ApiEndpoint; readonly params: Record<string, string> };
 
 function servedIn(endpoint: ApiEndpoint | null, version: number): boolean {
-  return endpoint !== null && (endpoint.since ?? 1) <= version;
+  return endpoint !== null && (endpoint.since ?? 1) <= version && (endpoint.present?.() ?? true);
 }
 
 /** Whether anything under `node` is served in `version`. */

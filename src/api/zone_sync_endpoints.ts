@@ -73,6 +73,7 @@ export function zoneSyncEndpoint(runtime: ZoneSyncRuntimeView): ApiEndpoint {
   return {
     path: ['stream', 'zone_sync'],
     since: 3,
+    present: () => runtime() !== null,
     methods: {
       GET: () => {
         const running = runtime();

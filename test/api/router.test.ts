@@ -10,6 +10,8 @@ registerApiEndpoint({ path: ['demo', 'zones'], shape: 'collection', methods: { G
 registerApiEndpoint({ path: ['demo', 'zones', '{zone}'], methods: { GET: ok, DELETE: ok } });
 registerApiEndpoint({ path: ['demo', 'zones', '{zone}', 'keys', '{key}'], methods: { GET: ok } });
 registerApiEndpoint({ path: ['demo', 'recent'], since: 6, methods: { GET: ok } });
+let configured = false;
+registerApiEndpoint({ path: ['demo', 'optional'], present: () => configured, methods: { GET: ok } });
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -45,6 +47,22 @@ describe('resolveRoute', () => {
       codeOf(() => resolveRoute(['5', 'demo', 'recent'])),
       '404 PathNotFound',
     );
+  });
+
+  it('an endpoint the configuration lacks is neither listed nor found', () => {
+    configured = false;
+    assert.deepEqual(resolveRoute(['9', 'demo']).route, { kind: 'list', names: ['zones', 'recent'] });
+    assert.equal(
+      codeOf(() => resolveRoute(['9', 'demo', 'optional'])),
+      '404 PathNotFound',
+    );
+    configured = true;
+    assert.deepEqual(resolveRoute(['9', 'demo']).route, {
+      kind: 'list',
+      names: ['zones', 'recent', 'optional'],
+    });
+    assert.equal(resolveRoute(['9', 'demo', 'optional']).route.kind, 'endpoint');
+    configured = false;
   });
 
   it('refuses unknown versions and paths', () => {
