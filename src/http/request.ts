@@ -57,6 +57,7 @@ export class Request implements HttpRequest {
   onEnd: ((r: Request) => void) | null = null;
   private varsMap: Map<string, string> | null = null;
   private ctxMap: Map<string, unknown> | null = null;
+  limitReqStatus: string | undefined = undefined;
 
   constructor(
     parsed: ParsedRequest,

@@ -97,8 +97,13 @@ export interface HttpRequest {
   captures: string[] | null;
   /** Variables set by `set` and `map` results cached for this request. */
   readonly vars: Map<string, string>;
-  /** Per-module request state (limit_req's status, etc.), keyed by module name. */
+  /** Per-module request state, keyed by module name. */
   readonly ctx: Map<string, unknown>;
+  /**
+   * limit_req's outcome (`$limit_req_status`), once its limits ran; a field, as nginx's
+   * r->main->limit_req_status is, because it is set on every limited request (a map costs more).
+   */
+  limitReqStatus: string | undefined;
   /** ctx.get(key) without making the map for a request that has none. */
   ctxValue(key: string): unknown;
   /** The upstream module's record of this request (nginx's u->state), once it was proxied. */

@@ -172,7 +172,9 @@ export class Zone {
     rewrite: (memory: ZoneMemory, at: number) => boolean,
   ): 'updated' | 'kept' | 'absent' {
     if (this.changeListeners.size > 0) return 'absent';
-    return this.store.updateHashed(k, hash, length, rewrite, this.stampLocal);
+    // Stamps order writes between nodes; an unsynced zone's never leave this one, so its in-place
+    // rewrites (limit_req's every request) skip the clock reading a stamp costs.
+    return this.store.updateHashed(k, hash, length, rewrite, this.sync ? this.stampLocal : null);
   }
 
   /**

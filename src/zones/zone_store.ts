@@ -192,7 +192,8 @@ export class ZoneStore {
   /**
    * set() of a same-length value in place: under the lock, `rewrite(memory, at)` reads k's value at
    * byte `at` and returns true once it wrote the new one there; the record then takes `stamp()`'s
-   * expiry and stamp and becomes the most recently used, as set() leaves it. 'absent' (rewrite not
+   * expiry and stamp (keeps its own with no `stamp`) and becomes the most recently used, as set()
+   * leaves it. 'absent' (rewrite not
    * called) for no record, a tombstone, a record with an expiry or a value not `length` bytes long.
    */
   updateHashed(
@@ -200,7 +201,7 @@ export class ZoneStore {
     hash: number,
     length: number,
     rewrite: (memory: ZoneMemory, at: number) => boolean,
-    stamp: () => WriteOptions,
+    stamp: (() => WriteOptions) | null,
   ): 'updated' | 'kept' | 'absent' {
     const { u16, u32, f64 } = this;
     this.lock();
@@ -209,7 +210,7 @@ export class ZoneStore {
       if (off === 0 || u32[(off + R_VALUE_LENGTH) >> 2] !== length) return 'absent';
       if (u16[(off + R_FLAGS) >> 1] & F_TOMBSTONE || f64[(off + R_EXPIRE) >> 3] !== 0) return 'absent';
       if (!rewrite(this.memory, off + RECORD_HEADER_BYTES + k.length)) return 'kept';
-      this.stampAt(off, stamp());
+      if (stamp !== null) this.stampAt(off, stamp());
       lruMoveToHead(u32, off);
       return 'updated';
     } finally {

@@ -85,6 +85,7 @@ export function fakeRequest(init: FakeRequestInit = {}): HttpRequest {
     vars: new Map(),
     ctx,
     ctxValue: (key) => ctx.get(key),
+    limitReqStatus: undefined,
     startTime: init.startTime ?? Date.now(),
     internal: false,
     uriChanged: false,

@@ -53,6 +53,14 @@ describe('Zone: local changes', () => {
     const a = zone.get('a')!;
     assert.equal(text(a.value), '2');
     assert.ok(a.stamp > before, 'stamped as a local write');
+
+    // An unsynced zone's stamps never leave the node: rewritten in place, a record keeps its own.
+    const { zone: local, clock } = makeZone(keyvalType, { sync: false });
+    local.set('a', bytes('1'));
+    const kept = local.get('a')!.stamp;
+    clock.advance(5);
+    assert.equal(local.updateHashed(key, local.store.hashOf(key), 1, rewrite), 'updated');
+    assert.deepEqual([text(local.get('a')!.value), local.get('a')!.stamp], ['2', kept]);
   });
 
   it('hides tombstones and expired records from get; expired ones leave the store', () => {

@@ -23,10 +23,8 @@ import {
 } from './limit_req_conf.ts';
 import {
   type LimitReqLogLevel,
-  type LimitReqStatus,
   type LocationLimit,
   limitReqHandler,
-  STATUS_KEY,
 } from './limit_req_handler.ts';
 import { cycleZonesOf, LimitReqZone, limitReqZoneType, setCycleZones } from './limit_req_zone.ts';
 
@@ -111,7 +109,7 @@ export const limitReqModule: Module = {
     enumDirective('limit_req_log_level', HSL, LOG_LEVELS),
     flagDirective('limit_req_dry_run', HSL),
   ],
-  variables: [{ name: 'limit_req_status', get: (r) => r.ctxValue(STATUS_KEY) as LimitReqStatus | undefined }],
+  variables: [{ name: 'limit_req_status', get: (r) => r.limitReqStatus }],
   http: {
     init: declareZones,
     location: locationHandler,

@@ -9,11 +9,6 @@ import type { Bucket, LimitReqCounter, LimitReqZone } from './limit_req_zone.ts'
 /** A request's result now or, when held, later. */
 type Verdict = ReturnType<PhaseHandler>;
 
-/** Where `$limit_req_status` is kept in r.ctx; its presence also means "already limited". */
-export const STATUS_KEY = 'http_limit_req';
-
-export type LimitReqStatus = 'PASSED' | 'DELAYED' | 'REJECTED' | 'DELAYED_DRY_RUN' | 'REJECTED_DRY_RUN';
-
 export type LimitReqLogLevel = 'info' | 'notice' | 'warn' | 'error';
 
 /** One `limit_req` line of the location, resolved against its zone. */
@@ -60,7 +55,7 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
   };
 
   const reject = (r: HttpRequest): PhaseResult => {
-    r.ctx.set(STATUS_KEY, options.dryRun ? 'REJECTED_DRY_RUN' : 'REJECTED');
+    r.limitReqStatus = options.dryRun ? 'REJECTED_DRY_RUN' : 'REJECTED';
     return options.dryRun ? DECLINED : options.status;
   };
 
@@ -77,7 +72,7 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
   /** Accepted, stored and counted; held `delayMs` (for `zone`'s limit) unless 0. */
   const accept = (r: HttpRequest, zone: LimitReqZone, excess: number, delayMs: number): Verdict => {
     if (delayMs === 0) {
-      r.ctx.set(STATUS_KEY, 'PASSED');
+      r.limitReqStatus = 'PASSED';
       return DECLINED;
     }
     r.logError(
@@ -85,10 +80,10 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
       `delaying request${dryRun}, excess: ${formatExcess(excess)}, by zone "${zone.name}"`,
     );
     if (options.dryRun) {
-      r.ctx.set(STATUS_KEY, 'DELAYED_DRY_RUN');
+      r.limitReqStatus = 'DELAYED_DRY_RUN';
       return DECLINED;
     }
-    r.ctx.set(STATUS_KEY, 'DELAYED');
+    r.limitReqStatus = 'DELAYED';
     // Held without blocking anything else; a client gone meanwhile ends the request silently.
     return new Promise((resolve) => setTimeout(() => resolve(r.aborted ? DONE : DECLINED), delayMs));
   };
@@ -143,7 +138,8 @@ export function limitReqHandler(limits: readonly LocationLimit[], options: Limit
   };
 
   return (r) => {
-    if (r.ctxValue(STATUS_KEY) !== undefined) return DECLINED;
+    // Its presence means the request was limited already (before an internal redirect).
+    if (r.limitReqStatus !== undefined) return DECLINED;
     return lone === undefined ? general(r) : single(r, lone);
   };
 }
