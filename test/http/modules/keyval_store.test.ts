@@ -33,6 +33,16 @@ describe('KeyvalStore', () => {
     assert.equal(store.lookup(''), undefined);
   });
 
+  it('values come back as stored: ASCII, UTF-8, empty, long', () => {
+    const { store } = makeStore();
+    const values = ['on', 'caf\u00e9 \u2713 \u{1f600}', '', 'x'.repeat(33), `${'y'.repeat(31)}\u00e9`];
+    values.forEach((v, i) => store.set(`k${i}`, v));
+    assert.deepEqual(
+      values.map((_, i) => store.lookup(`k${i}`)),
+      values,
+    );
+  });
+
   it('type=ip finds the longest network holding the address, as pairs come and go', () => {
     const { store } = makeStore({ type: 'ip' });
     store.set('10.0.0.0/8', 'wide');
