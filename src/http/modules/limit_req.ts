@@ -21,11 +21,7 @@ import {
   parseLimitReqStatus,
   parseLimitReqZone,
 } from './limit_req_conf.ts';
-import {
-  type LimitReqLogLevel,
-  type LocationLimit,
-  limitReqHandler,
-} from './limit_req_handler.ts';
+import { type LimitReqLogLevel, type LocationLimit, limitReqHandler } from './limit_req_handler.ts';
 import { cycleZonesOf, LimitReqZone, limitReqZoneType, setCycleZones } from './limit_req_zone.ts';
 
 const HSL: Context[] = ['http', 'server', 'location'];

@@ -36,7 +36,7 @@ describe('KeyvalStore', () => {
   it('values come back as stored: ASCII, UTF-8, empty, long', () => {
     const { store } = makeStore();
     const values = ['on', 'caf\u00e9 \u2713 \u{1f600}', '', 'x'.repeat(33), `${'y'.repeat(31)}\u00e9`];
-    values.forEach((v, i) => store.set(`k${i}`, v));
+    for (const [i, v] of values.entries()) store.set(`k${i}`, v);
     assert.deepEqual(
       values.map((_, i) => store.lookup(`k${i}`)),
       values,
