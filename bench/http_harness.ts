@@ -50,16 +50,14 @@ function pipelineScript(n: number): string {
   return file;
 }
 
-function wrk(
-  url: string,
-  seconds: number,
-  pipeline: number,
-): { rps: number; p99ms: number; requests: number } {
+type WrkResult = { rps: number; p99ms: number; requests: number };
+
+function wrkArgs(url: string, seconds: number, pipeline: number): string[] {
   const script = pipeline > 1 ? ['-s', pipelineScript(pipeline)] : [];
-  const out = execFileSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '--latency', ...script, url], {
-    encoding: 'utf8',
-    timeout: (seconds + 30) * 1000,
-  });
+  return ['-t1', '-c64', `-d${seconds}s`, '--latency', ...script, url];
+}
+
+function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -68,12 +66,53 @@ function wrk(
   return { rps, p99ms: Number(p99?.[1]) * unit, requests };
 }
 
+function wrk(url: string, seconds: number, pipeline: number): WrkResult {
+  const options = { encoding: 'utf8', timeout: (seconds + 30) * 1000 } as const;
+  return parseWrk(execFileSync('wrk', wrkArgs(url, seconds, pipeline), options));
+}
+
 /** One wrk run of `seconds` against `url`, after a one-second warm-up unless `warm` is false. */
 export function measure(proc: ChildProcess, url: string, seconds: number, pipeline = 1, warm = true): Run {
   if (warm) wrk(url, 1, pipeline); // JIT, caches, connections; its numbers are dropped
   const before = cpuNs(proc.pid!);
   const r = wrk(url, seconds, pipeline);
   return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: (cpuNs(proc.pid!) - before) / 1000 / r.requests };
+}
+
+/** Pin every thread of `pid` (and the threads it starts later) to CPU 0. */
+export function pinToCpu0(pid: number): void {
+  execFileSync('taskset', ['-a', '-p', '1', String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * One wrk per job at the same time, all on CPU 1, while the servers share CPU 0: whatever the
+ * machine does meanwhile, it does to every server alike (the paired method of docs/benchmarks.md).
+ */
+export async function measureTogether(
+  jobs: { pid: number; url: string }[],
+  seconds: number,
+  pipeline = 1,
+): Promise<Run[]> {
+  const before = jobs.map((j) => cpuNs(j.pid));
+  const outs = await Promise.all(
+    jobs.map(
+      (j) =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn('taskset', ['2', 'wrk', ...wrkArgs(j.url, seconds, pipeline)]);
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}`))));
+        }),
+    ),
+  );
+  return outs.map((out, i) => {
+    const r = parseWrk(out);
+    const ns = cpuNs(jobs[i]!.pid) - before[i]!;
+    return { rps: r.rps, p99ms: r.p99ms, cpuUsPerReq: ns / 1000 / r.requests };
+  });
 }
 
 export type ServerKind = 'nginx' | 'zonesync';

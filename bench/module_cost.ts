@@ -1,27 +1,35 @@
 // The CPU a module adds per request, zonesync and Debian's nginx in the same run:
-//   node bench/module_cost.ts [--duration 2] [--rounds 7] [--out FILE]
-// Each server serves a base location and the same location with one module added. A round
-// measures base, module, module, base back to back on the same process (A B B A), so the
-// machine's drift, which moves a server's CPU per request by up to 2x within a minute here,
-// cancels out of the difference instead of landing in it (comparing two scenarios run minutes
-// apart, as bench/http.ts once did, gave limit_req anything from +0.7 to +8 µs). The cost is
-// the median over rounds of (module - base), in CPU µs per request.
+//   node bench/module_cost.ts [--duration 2] [--rounds 9] [--out FILE]
+// Each server serves a base location and the same location with one module added. Two identical
+// servers of a kind share CPU 0, and wrk (on CPU 1) loads the base location on one while it loads
+// the module's location on the other, then the other way round: whatever the machine does in a
+// window, it does to both sides of the difference. (Measured one after the other, even on the same
+// process, the difference swung by ±2-5 µs with this shared machine's drift, more than the cost.)
+// The cost is the median over rounds of (module - base), in CPU µs per request.
 // - limit_req: on a try_files fallback (`return` answers in the rewrite phase, before limit_req
 //   runs, in both servers), one key per client address in a 1m zone that never refuses; also with
 //   16 requests pipelined per connection, where syscalls and wake-ups per request mostly vanish.
-// - keyval: `return 200 $kv` with `keyval $arg_k $kv` over 10,000 keys, against `return 200 "ok"`.
+// - keyval: `return 200 $kv` with `keyval $arg_k $kv` over 10,000 keys, against `return 200 "v04321"`.
 //   nginx has keyval only in NGINX Plus; its row is the nearest open equivalent, a `map` of the
 //   same 10,000 keys.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mainConf, measure, median, type ServerKind, startServer, waitQuiet } from './http_harness.ts';
+import {
+  mainConf,
+  measureTogether,
+  median,
+  pinToCpu0,
+  type ServerKind,
+  startServer,
+  waitQuiet,
+} from './http_harness.ts';
 
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '7' },
+    rounds: { type: 'string', default: '9' },
     out: { type: 'string' },
   },
 });
@@ -88,49 +96,67 @@ const COMPARISONS: Comparison[] = [
   },
 ];
 
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+/** Two servers of each kind, pinned to CPU 0; zonesync's keyval zones filled. */
+async function startPairs(dir: string): Promise<Record<ServerKind, [Server, Server]>> {
+  const pairs = {} as Record<ServerKind, [Server, Server]>;
+  for (const kind of ['nginx', 'zonesync'] as const) {
+    const pair: Server[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = await startServer(kind, (port) => conf(port, kind), dir);
+      pair.push(server);
+      pinToCpu0(server.proc.pid!);
+      if (kind === 'zonesync') await fillKeyval(server.port);
+    }
+    pairs[kind] = pair as [Server, Server];
+  }
+  return pairs;
+}
+
+/** One round on a pair: [cost µs/req, base µs/req, module µs/req], each side having had each path once. */
+async function round(pair: [Server, Server], c: Comparison, swap: boolean): Promise<number[]> {
+  const [a, b] = swap ? [pair[1], pair[0]] : pair;
+  const job = (s: Server, p: string) => ({ pid: s.proc.pid!, url: `http://127.0.0.1:${s.port}${p}` });
+  const [aBase, bModule] = await measureTogether([job(a, c.base), job(b, c.module)], DURATION, c.pipeline);
+  const [aModule, bBase] = await measureTogether([job(a, c.module), job(b, c.base)], DURATION, c.pipeline);
+  const base = (aBase!.cpuUsPerReq + bBase!.cpuUsPerReq) / 2;
+  const module = (aModule!.cpuUsPerReq + bModule!.cpuUsPerReq) / 2;
+  return [module - base, base, module];
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zonesync-bench-'));
-  const kinds: ServerKind[] = ['nginx', 'zonesync'];
-  const servers = {
-    nginx: await startServer('nginx', (port) => conf(port, 'nginx'), dir),
-    zonesync: await startServer('zonesync', (port) => conf(port, 'zonesync'), dir),
-  };
+  const pairs = await startPairs(dir);
   const lines = [
-    `Run ${new Date().toISOString()}, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} rounds of base, module, module, base on each server; cost = median over rounds of (module - base).`,
+    `Run ${new Date().toISOString()}, wrk -t1 -c64 -d${DURATION}s, ${ROUNDS} rounds; two servers of a kind on CPU 0, one loaded on the base location while the other is on the module's, then swapped; cost = median over rounds of (module - base).`,
     '',
     "| module | server | base CPU µs/req | with module | added µs/req | rounds' range |",
     '|---|---|---:|---:|---:|---|',
   ];
   try {
-    await fillKeyval(servers.zonesync.port);
     for (const c of COMPARISONS) {
-      const url = (kind: ServerKind, p: string) => `http://127.0.0.1:${servers[kind].port}${p}`;
-      const rounds: Record<ServerKind, { base: number; module: number }[]> = { nginx: [], zonesync: [] };
-      for (const kind of kinds) {
-        for (const p of [c.base, c.module]) measure(servers[kind].proc, url(kind, p), 1, c.pipeline); // warm-up
-      }
-      for (let i = 0; i < ROUNDS; i++) {
-        for (let k = 0; k < kinds.length; k++) {
-          const kind = kinds[(i + k) % kinds.length]!;
+      for (const kind of ['nginx', 'zonesync'] as const) {
+        await measureTogether(
+          pairs[kind].map((s) => ({ pid: s.proc.pid!, url: `http://127.0.0.1:${s.port}${c.module}` })),
+          1,
+          c.pipeline,
+        ); // warm-up
+        const rounds: number[][] = [];
+        for (let i = 0; i < ROUNDS; i++) {
           await waitQuiet();
-          const cpu = (p: string) =>
-            measure(servers[kind].proc, url(kind, p), DURATION, c.pipeline, false).cpuUsPerReq;
-          const [a1, b1, b2, a2] = [cpu(c.base), cpu(c.module), cpu(c.module), cpu(c.base)];
-          rounds[kind].push({ base: (a1 + a2) / 2, module: (b1 + b2) / 2 });
+          rounds.push(await round(pairs[kind], c, i % 2 === 1));
         }
-      }
-      for (const kind of kinds) {
-        const rs = rounds[kind];
-        const added = rs.map((r) => r.module - r.base);
+        const added = rounds.map((r) => r[0]!);
         const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
         lines.push(
-          `| ${c.name} | ${kind === 'nginx' ? (c.nginxName ?? kind) : kind} | ${median(rs.map((r) => r.base)).toFixed(1)} | ${median(rs.map((r) => r.module)).toFixed(1)} | **${sign(median(added))}** | ${sign(Math.min(...added))} … ${sign(Math.max(...added))} |`,
+          `| ${c.name} | ${kind === 'nginx' ? (c.nginxName ?? kind) : kind} | ${median(rounds.map((r) => r[1]!)).toFixed(1)} | ${median(rounds.map((r) => r[2]!)).toFixed(1)} | **${sign(median(added))}** | ${sign(Math.min(...added))} … ${sign(Math.max(...added))} |`,
         );
+        console.error(`${c.name} ${kind}: ${JSON.stringify(rounds)}`);
       }
-      console.error(`${c.name}: ${JSON.stringify(rounds)}`);
     }
   } finally {
-    for (const s of Object.values(servers)) s.proc.kill('SIGTERM');
+    for (const pair of Object.values(pairs)) for (const s of pair) s.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
   const text = `${lines.join('\n')}\n`;
