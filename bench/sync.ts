@@ -1,4 +1,6 @@
 // zone_sync on loopback, one run: node bench/sync.ts   (prints a markdown table)
+//   [--nodes N]  cluster size (default 3; 2 is like for like with HAProxy's two peers)
+//   [--only propagation,throughput,snapshot,limit,haproxy]  some measures only
 //
 // Three real nodes (127.0.0.100-102, DNS-found, zone_sync_interval 100ms) and, for comparison,
 // HAProxy's peers stick-table replication (two haproxy processes, as the baseline measured it).
@@ -28,6 +30,7 @@
 
 import { once } from 'node:events';
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { type Cluster, standardConf, standardFiles, startCluster } from '../test/helpers/cluster.ts';
 import { Pipeline, ProbePeer } from './sync_clients.ts';
@@ -36,6 +39,12 @@ import type { ProbeWorkerData } from './sync_probe_worker.ts';
 import type { WriterWorkerData } from './sync_writer_worker.ts';
 
 const BASE = 100;
+const { values } = parseArgs({
+  options: { nodes: { type: 'string', default: '3' }, only: { type: 'string' } },
+});
+const NODES = Number(values.nodes);
+const only = values.only?.split(',');
+const wanted = (measure: string) => only === undefined || only.includes(measure);
 const rows: string[][] = [];
 const row = (...cells: (string | number)[]) => {
   rows.push(cells.map(String));
@@ -163,11 +172,11 @@ async function propagation(c: Cluster, rate: number, seconds: number, tag: strin
 }
 
 async function zonesync() {
-  console.error('starting three zonesync nodes ...');
+  console.error(`starting ${NODES} zonesync nodes ...`);
   const c = await startCluster({
     base: BASE,
-    size: 3,
-    maxSize: 4,
+    size: NODES,
+    maxSize: NODES + 1,
     // Pipelined connections carry many thousand requests each.
     conf: (n) =>
       standardConf(n, {
@@ -179,89 +188,101 @@ async function zonesync() {
     files: standardFiles,
   });
   try {
-    const idle = await propagation(c, 200, 1, 'idle-');
-    row(
-      'zonesync',
-      'propagation A→B, idle (200 writes/s)',
-      `p50 ${ms(pct(idle.lat, 50))}, p99 ${ms(pct(idle.lat, 99))}`,
-      `${idle.lat.length} writes, ${idle.missing} missing; from the write's send`,
-    );
-    row(
-      'zonesync',
-      'same, from A committing the write',
-      `p50 ${ms(pct(idle.committed, 50))}, p99 ${ms(pct(idle.committed, 99))}`,
-      "from reading A's 204 to the record's arrival (negative: the record came first)",
-    );
-    const busy = await propagation(c, 10_000, 5, 'lat-');
-    row(
-      'zonesync',
-      'propagation A→B at 10,000 updates/s',
-      `p50 ${ms(pct(busy.lat, 50))}, p99 ${ms(pct(busy.lat, 99))}, max ${ms(pct(busy.lat, 100))}`,
-      `${busy.writes} writes at ${perSec(busy.writes, busy.elapsed)}, ${busy.missing} missing; from the write's send (A's HTTP queue included)`,
-    );
-    row(
-      'zonesync',
-      'same, from A committing the write',
-      `p50 ${ms(pct(busy.committed, 50))}, p99 ${ms(pct(busy.committed, 99))}`,
-      "from reading A's 204 to the record's arrival (negative: the record came first)",
-    );
-    row(
-      'zonesync',
-      'same, polled on the real node B (sampled)',
-      `p50 ${ms(pct(busy.polled, 50))}, p99 ${ms(pct(busy.polled, 99))}`,
-      `${busy.polled.length} samples, poll RTT p50 ${ms(busy.rttP50)} = resolution`,
-    );
-
-    // As fast as A takes writes: 100,000 due at once, pipelined; until the last reaches the peer.
-    const flood = await propagation(c, 50_000, 2, 'tp-');
-    row(
-      'zonesync',
-      'replication throughput, one link (local writes on A → B)',
-      perSec(flood.lat.length, flood.spanMs),
-      `${flood.writes.toLocaleString('en-US')} HTTP writes, all on the peer after ${ms(flood.spanMs)}; ${flood.missing} missing`,
-    );
-    const N = 1_000_000;
-    const base = await total(c, 0);
-    const probes = [0, 1, 2].map((i) => new ProbePeer(c.node(i).address, c.syncPort));
-    await Promise.all(probes.map((p) => p.established));
-    const t0 = now();
-    await probes[0].push('kv', 'bulk-', N);
-    const tw = now();
-    const t1 = await waitTotal(c, 0, base + N, 20, 300_000);
-    row(
-      'zonesync',
-      'replication throughput, one link (RECORDS pushed into A)',
-      perSec(N, t1 - t0),
-      `${N.toLocaleString('en-US')} records in ${ms(t1 - t0)} (written in ${ms(tw - t0)})`,
-    );
-    await Promise.all([probes[1].push('kv', 'bulk-', N), probes[2].push('kv', 'bulk-', N)]);
-    await Promise.all([waitTotal(c, 1, base + N, 50, 300_000), waitTotal(c, 2, base + N, 50, 300_000)]);
-    for (const p of probes) p.close();
-
-    const want = await total(c, 0);
-    const s0 = now();
-    const d = await c.addNode();
-    const listening = now();
-    const s1 = await waitTotal(c, 3, want, 20, 600_000);
-    row(
-      'zonesync',
-      `new node receives a ${(want / 1e6).toFixed(2)}M-record keyval snapshot`,
-      ms(s1 - s0),
-      `from spawn (${ms(s1 - listening)} after it listened); 3 peers × ${want.toLocaleString('en-US')} records; ${duplicates(c, d.address)} duplicate connections`,
-    );
-    await c.stopNode(d.index);
-    c.removeFromDns(d.index);
-
-    const limit = await limitRatio(c, 100, 300, 10);
-    row(
-      'zonesync',
-      'limit_req rate=100r/s sync, 3 × 300 r/s for 10 s',
-      `admitted/limit ${limit.ratio.toFixed(3)}`,
-      limit.detail,
-    );
+    if (wanted('propagation')) await propagations(c);
+    if (wanted('throughput') || wanted('snapshot')) await throughputAndSnapshot(c);
+    if (wanted('limit')) {
+      const limit = await limitRatio(c, 100, 300, 10);
+      row(
+        'zonesync',
+        `limit_req rate=100r/s sync, ${NODES} × 300 r/s for 10 s`,
+        `admitted/limit ${limit.ratio.toFixed(3)}`,
+        limit.detail,
+      );
+    }
   } finally {
     await c.stop();
   }
+}
+
+async function propagations(c: Cluster) {
+  const idle = await propagation(c, 200, 1, 'idle-');
+  row(
+    'zonesync',
+    'propagation A→B, idle (200 writes/s)',
+    `p50 ${ms(pct(idle.lat, 50))}, p99 ${ms(pct(idle.lat, 99))}`,
+    `${idle.lat.length} writes, ${idle.missing} missing; from the write's send`,
+  );
+  row(
+    'zonesync',
+    'same, from A committing the write',
+    `p50 ${ms(pct(idle.committed, 50))}, p99 ${ms(pct(idle.committed, 99))}`,
+    "from reading A's 204 to the record's arrival (negative: the record came first)",
+  );
+  const busy = await propagation(c, 10_000, 5, 'lat-');
+  row(
+    'zonesync',
+    'propagation A→B at 10,000 updates/s',
+    `p50 ${ms(pct(busy.lat, 50))}, p99 ${ms(pct(busy.lat, 99))}, max ${ms(pct(busy.lat, 100))}`,
+    `${busy.writes} writes at ${perSec(busy.writes, busy.elapsed)}, ${busy.missing} missing; from the write's send (A's HTTP queue included)`,
+  );
+  row(
+    'zonesync',
+    'same, from A committing the write',
+    `p50 ${ms(pct(busy.committed, 50))}, p99 ${ms(pct(busy.committed, 99))}`,
+    "from reading A's 204 to the record's arrival (negative: the record came first)",
+  );
+  row(
+    'zonesync',
+    'same, polled on the real node B (sampled)',
+    `p50 ${ms(pct(busy.polled, 50))}, p99 ${ms(pct(busy.polled, 99))}`,
+    `${busy.polled.length} samples, poll RTT p50 ${ms(busy.rttP50)} = resolution`,
+  );
+}
+
+/** Replication over one link, then (unless only throughput is wanted) a new node's snapshot. */
+async function throughputAndSnapshot(c: Cluster) {
+  // As fast as A takes writes: 100,000 due at once, pipelined; until the last reaches the peer.
+  const flood = await propagation(c, 50_000, 2, 'tp-');
+  row(
+    'zonesync',
+    'replication throughput, one link (local writes on A → B)',
+    perSec(flood.lat.length, flood.spanMs),
+    `${flood.writes.toLocaleString('en-US')} HTTP writes, all on the peer after ${ms(flood.spanMs)}; ${flood.missing} missing`,
+  );
+  const N = 1_000_000;
+  const base = await total(c, 0);
+  const probes = c.live().map((n) => new ProbePeer(n.address, c.syncPort));
+  await Promise.all(probes.map((p) => p.established));
+  const t0 = now();
+  await probes[0].push('kv', 'bulk-', N);
+  const tw = now();
+  const t1 = await waitTotal(c, 0, base + N, 20, 300_000);
+  row(
+    'zonesync',
+    'replication throughput, one link (RECORDS pushed into A)',
+    perSec(N, t1 - t0),
+    `${N.toLocaleString('en-US')} records in ${ms(t1 - t0)} (written in ${ms(tw - t0)})`,
+  );
+  const others = probes
+    .slice(1)
+    .map((p, i) => p.push('kv', 'bulk-', N).then(() => waitTotal(c, i + 1, base + N, 50, 300_000)));
+  await Promise.all(others);
+  for (const p of probes) p.close();
+  if (!wanted('snapshot')) return;
+
+  const want = await total(c, 0);
+  const s0 = now();
+  const d = await c.addNode();
+  const listening = now();
+  const s1 = await waitTotal(c, d.index, want, 20, 600_000);
+  row(
+    'zonesync',
+    `new node receives a ${(want / 1e6).toFixed(2)}M-record keyval snapshot`,
+    ms(s1 - s0),
+    `from spawn (${ms(s1 - listening)} after it listened); ${NODES} peers × ${want.toLocaleString('en-US')} records; ${duplicates(c, d.address)} duplicate connections`,
+  );
+  await c.stopNode(d.index);
+  c.removeFromDns(d.index);
 }
 
 async function limitRatio(c: Cluster, rate: number, perNode: number, seconds: number) {
@@ -291,7 +312,7 @@ async function limitRatio(c: Cluster, rate: number, perNode: number, seconds: nu
 // Killed: exit, so instance.ts's exit hook kills the nodes.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 await zonesync();
-await haproxyPeers(BASE, row);
+if (wanted('haproxy')) await haproxyPeers(BASE, row);
 console.log(
   `\nzone_sync on loopback, ${os.cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`,
 );
