@@ -10,6 +10,11 @@ import { now, sleep } from './sync_haproxy.ts';
 export interface WriterWorkerData extends WorkerTarget {
   rate: number;
   seconds: number;
+  /**
+   * Seconds of writes at the rate before the measured ones (keys `${prefix}w${n}`, which the probe
+   * ignores): this thread, the probe's and A's paths compile, and the probe's snapshot is done, first.
+   */
+  warmup: number;
   /** Float64Arrays indexed by write number: when it was sent, when its answer was read (0: not yet). */
   sentAt: SharedArrayBuffer;
   ackedAt: SharedArrayBuffer;
@@ -23,20 +28,28 @@ const ackedAt = new Float64Array(data.ackedAt);
 const progress = new Int32Array(data.progress);
 const writers = Array.from({ length: 8 }, () => new Pipeline(data.host, data.port));
 await Promise.all(writers.map((w) => w.ready()));
-const start = now();
-let n = 0;
-while (now() - start < data.seconds * 1000 && n < sentAt.length) {
-  const due = Math.min(sentAt.length, Math.floor(((now() - start) / 1000) * data.rate));
-  for (; n < due; n++) {
-    const i = n;
-    sentAt[i] = now();
-    void writers[i % writers.length]!.get(`/set?k=${data.prefix}${i}&v=${i}`).then(() => {
-      ackedAt[i] = now();
-    });
-    Atomics.store(progress, 0, n + 1);
+/** `rate` writes a second for `seconds` (at most `limit`), write i sent by `sent(i)`; resolves to when it began. */
+async function load(seconds: number, limit: number, sent: (i: number) => void): Promise<number> {
+  const start = now();
+  let n = 0;
+  while (now() - start < seconds * 1000 && n < limit) {
+    const due = Math.min(limit, Math.floor(((now() - start) / 1000) * data.rate));
+    for (; n < due; n++) sent(n);
+    await sleep(1);
   }
-  await sleep(1);
+  return start;
 }
+
+await load(data.warmup, Number.MAX_SAFE_INTEGER, (i) => {
+  void writers[i % writers.length]!.get(`/set?k=${data.prefix}w${i}&v=${i}`);
+});
+const start = await load(data.seconds, sentAt.length, (i) => {
+  sentAt[i] = now();
+  void writers[i % writers.length]!.get(`/set?k=${data.prefix}${i}&v=${i}`).then(() => {
+    ackedAt[i] = now();
+  });
+  Atomics.store(progress, 0, i + 1);
+});
 // answers still owed are read before the connections close
 const until = now() + 10_000;
 while (writers.some((w) => w.pending > 0) && now() < until) await sleep(5);
