@@ -219,9 +219,6 @@ async function propagations(c: Cluster) {
     `p50 ${ms(pct(idle.committed, 50))}, p99 ${ms(pct(idle.committed, 99))}`,
     "from reading A's 204 to the record's arrival (negative: the record came first)",
   );
-  // A second at the full rate first, not counted: the first 0.1 s of it ran 20-100 ms late while
-  // A's request and sync paths were still being compiled (measured with a lone node).
-  await propagation(c, 10_000, 1, 'warm-');
   // The first 0.1-0.4 s at this rate ran 20-100 ms late (new worker threads compiling, the probe's
   // snapshot, A's paths): one second of it goes first, not counted.
   const busy = await propagation(c, 10_000, 5, 'lat-', 1);
