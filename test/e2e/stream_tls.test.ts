@@ -1,6 +1,6 @@
-// Stream TLS listeners: the handshake, mutual TLS that closes a peer without a valid certificate
-// before any module sees it (logged in nginx's words), and `-t` on every configuration of the
-// NGINXaaS runtime-state-sharing document.
+// Stream TLS listeners: the handshake, mutual TLS (ssl_client_certificate, ssl_trusted_certificate,
+// ssl_crl) that closes a peer without a valid certificate before any module sees it (logged in
+// nginx's words), and `-t` on every configuration of the NGINXaaS runtime-state-sharing document.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,16 @@ before(async () => {
     ssl_certificate ${pki.file('b.crt')};
     ssl_certificate_key ${pki.file('b.key')};
     return "no client check\\n";
+  }
+  server {
+    listen 127.0.0.1:{{PORT2}} ssl;
+    ssl_certificate ${pki.file('b.crt')};
+    ssl_certificate_key ${pki.file('b.key')};
+    ssl_verify_client on;
+    # The CA names sent to clients: not the test CA, which is trusted without being named.
+    ssl_client_certificate ${pki.file('other-ca.crt')};
+    ssl_trusted_certificate ${pki.file('ca.crt')};
+    return "trusted ok\\n";
   }
 }
 `,
@@ -74,6 +84,13 @@ test('a peer with a certificate from the trusted CA is served over TLS', async (
   assert.equal(answer.text, 'peer ok\n');
   assert.equal(answer.subject, 'a.test');
   assert.equal((await tlsRead(z.ports[1])).text, 'no client check\n');
+});
+
+test('ssl_trusted_certificate verifies peers too (without naming the CA to them), as in nginx', async () => {
+  assert.equal((await tlsRead(z.ports[2], 'client')).text, 'trusted ok\n');
+  // other-ca, named by ssl_client_certificate, is trusted as well.
+  assert.equal((await tlsRead(z.ports[2], 'stranger')).text, 'trusted ok\n');
+  assert.equal((await tlsRead(z.ports[2])).text, '', 'a certificate is still required');
 });
 
 test('a peer without a certificate is logged and closed before the server sees it', async () => {

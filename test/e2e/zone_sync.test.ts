@@ -1,7 +1,8 @@
 // zone_sync across three real bin/zonesync processes found through DNS (the embedded responder
 // answers `cluster.test` with the member addresses): keyval writes and deletes reach every node,
-// sticky sessions learned on one node route the same through the others, a restarted node and a
-// node added to DNS later receive the whole state, and a node removed from DNS is dropped.
+// sticky sessions learned on one node route the same through the others, a DELETE of the whole
+// zone empties it everywhere, a restarted node and a node added to DNS later receive the whole
+// state, and a node removed from DNS is dropped.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Backend } from '../helpers/backend.ts';
@@ -127,6 +128,27 @@ describe('three nodes found through DNS', () => {
     for (const n of cluster.live()) {
       await waitForKey(n, 'gone', undefined);
       assert.equal((await n.request('/kv?k=gone')).text, '');
+    }
+  });
+
+  it('a DELETE of the whole zone on one node empties it on every node; later writes still travel', async () => {
+    for (const k of ['z1', 'z2', 'z3']) await cluster.node(2).setKeyval(k, k);
+    for (const n of cluster.live()) await waitForKey(n, 'z3', 'z3');
+    // NGINX Plus empties the zone only on the node asked; here the deletes travel as tombstones.
+    assert.equal((await cluster.node(1).api('/http/keyvals/kv', { method: 'DELETE' })).status, 204);
+    for (const n of cluster.live()) {
+      await waitFor(
+        async () => Object.keys(await n.keyvals()).length === 0,
+        5000,
+        `an empty zone on ${n.address}`,
+      );
+    }
+    // The tombstones block nothing newer: the zone fills again, everywhere.
+    await cluster.node(0).setKeyval('user1', 'after-clear');
+    await cluster.node(2).setKeyval('z2', 'back');
+    for (const n of cluster.live()) {
+      await waitForKey(n, 'user1', 'after-clear');
+      await waitForKey(n, 'z2', 'back');
     }
   });
 

@@ -19,7 +19,7 @@ import {
 } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/instance.ts';
 
-const BASE = 70;
+const BASE = 80;
 let pki: TestPki;
 let cluster: Cluster;
 
@@ -104,9 +104,15 @@ test('a CRL replaced in place and a reload cut the revoked peer off', async () =
       throw new Error(`${err.message}\n${logTails(cluster.live(), 20)}`);
     },
   );
-  await waitFor(() => /revoked/.test(a.errorLog()), 5000, 'the log to say why');
+  await waitFor(
+    () => /SSL certificate verify error: \(23:certificate revoked\)/.test(a.errorLog()),
+    5000,
+    'the log to say why',
+  );
   await b.setKeyval('after', 'revocation');
+  await a.setKeyval('not-for', 'the revoked');
   await new Promise((r) => setTimeout(r, 1500)); // several reconnect attempts
   assert.equal(await online(a), 0, 'the revoked peer stays out');
   assert.equal((await a.keyvals()).after, undefined, 'nothing crosses from the revoked peer');
+  assert.equal((await b.keyvals())['not-for'], undefined, 'nor to it');
 });

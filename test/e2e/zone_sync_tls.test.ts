@@ -145,6 +145,9 @@ describe('refusals', () => {
       '$&\n    zone_sync_ssl_name wrong.example;',
     );
     assert.ok(stream.includes('zone_sync_ssl_name wrong.example;'));
-    await assertRefused(stream, /wrong\.example/);
+    await assertRefused(
+      stream,
+      /peer SSL certificate does not match "wrong\.example" while SSL handshaking to peer/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 // The protocol's identity rules (docs/protocol.md §5) over real sockets: a node that reaches itself,
-// two connections between one pair, two nodes with one node id, and a silent peer.
+// two connections between one pair, two nodes with one node id, a silent peer, and an idle one
+// that heartbeats keep connected.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
@@ -90,5 +91,28 @@ describe('zone_sync identity rules', () => {
     assert.ok(frames.includes('ping'), `pinged before giving up: ${frames}`);
     assert.ok(a.logs.some((l) => /\[error\] zone_sync: peer .* timed out/.test(l)));
     raw.destroy();
+  });
+
+  it('heartbeats keep an idle link up for many zone_sync_timeouts', async () => {
+    const a = node(1, [{ name: 'kv' }], { timeoutMs: 300 });
+    const b = node(2, [{ name: 'kv' }], { timeoutMs: 300 });
+    const fromA = await dial(a, await serve(b));
+    await until(synced(a, b), 'synced');
+    const [atB] = b.node.connections;
+    const recordsOut = a.node.counters.msgs_out + b.node.counters.msgs_out;
+    // Five timeouts with nothing to sync: only PING and PONG cross.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(a.node.counters.msgs_out + b.node.counters.msgs_out, recordsOut, 'no records sent');
+    assert.equal(fromA.state, 'established');
+    assert.equal(atB.state, 'established');
+    assert.deepEqual([a.node.nodesOnline, b.node.nodesOnline], [1, 1]);
+    assert.deepEqual(
+      [...a.logs, ...b.logs].filter((l) => /timed out|disconnected/.test(l)),
+      [],
+      'no connection dropped',
+    );
+    // Both sides pinged and measured the round trip from the PONGs.
+    assert.equal(typeof fromA.heartbeat.rttMs, 'number');
+    assert.equal(typeof atB.heartbeat.rttMs, 'number');
   });
 });

@@ -1,8 +1,23 @@
 // Two zone_sync nodes over a real loopback TCP connection: handshake, snapshots both ways, live
-// records and tombstones, the catalogue rules, and readiness.
+// records and tombstones, flow control (live updates ahead of a snapshot, and out within
+// zone_sync_interval however backlogged the socket), expiry as absolute time, the catalogue rules,
+// and readiness.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import { bytes, keyvalType, makeNode, pair, stickyType, synced, type TestNode, text, until } from './mesh.ts';
+import { FrameWriter } from '../../../src/stream/zone_sync/codec.ts';
+import {
+  bytes,
+  keyvalType,
+  listen,
+  makeNode,
+  pair,
+  stickyType,
+  synced,
+  type TestNode,
+  text,
+  until,
+} from './mesh.ts';
 
 const T = Date.now();
 let cleanup: (() => Promise<void>) | null = null;
@@ -69,19 +84,130 @@ describe('zone_sync connection', () => {
     assert.ok(a.node.counters.bytes_out > 2_000_000);
   });
 
-  it('skips zones whose type differs (warned) or that one side lacks (info), syncs the rest', async () => {
-    const a = makeNode(1, [{ name: 'kv' }, { name: 'sess', type: stickyType }, { name: 'only-a' }]);
-    const b = makeNode(2, [{ name: 'kv' }, { name: 'sess', type: keyvalType }]);
+  it("a joining node's snapshot does not hold back live updates: they overtake it", async (t) => {
+    const size = 32 * 1024 * 1024;
+    const a = makeNode(1, [{ name: 'big', size }, { name: 'kv' }]);
+    const b = makeNode(2, [{ name: 'big', size }, { name: 'kv' }]);
+    const value = bytes('x'.repeat(200));
+    const N = 60_000;
+    for (let i = 0; i < N; i++) a.zone('big').set(`key-${i}`, value, T + 600_000);
+    // How much of the snapshot b had when the live record arrived.
+    let bigAtArrival = -1;
+    b.zone('kv').onRemote((r) => {
+      if (text(r.key) === 'live' && bigAtArrival < 0) bigAtArrival = b.zone('big').stats().records;
+    });
+    const p = await pair(a, b);
+    cleanup = p.close;
+    // Once b is taking in the ~14 MB snapshot (the 256 KiB credit window paces it), a live write.
+    await until(() => b.zone('big').stats().records > 0, 'the snapshot under way', 5000);
+    const bigAtWrite = b.zone('big').stats().records;
+    a.zone('kv').set('live', bytes('now'), T + 60_000);
+    await until(synced(a, b), 'both nodes synced', 30_000);
+    assert.equal(b.zone('big').stats().records, N);
+    const seen = `written at ${bigAtWrite}, arrived at ${bigAtArrival} of ${N} snapshot records`;
+    t.diagnostic(seen);
+    assert.ok(bigAtWrite < N / 10, seen);
+    // Behind the snapshot it would arrive at N; ahead of it, at most a window or two later.
+    assert.ok(bigAtArrival >= bigAtWrite && bigAtArrival < bigAtWrite + N / 10, seen);
+  });
+
+  it('live changes wait for a backlogged socket at most zone_sync_interval', async (t) => {
+    const a = makeNode(1, [{ name: 'kv', size: 64 * 1024 * 1024 }], { intervalMs: 300 });
+    const { server, port } = await listen(a);
+    // A peer that completes the handshake, then reads nothing: a's socket backs up.
+    const raw = net.connect({ host: '127.0.0.1', port });
+    raw.on('error', () => {});
+    cleanup = async () => {
+      raw.destroy();
+      a.node.shutdown('test over');
+      await new Promise((r) => server.close(r));
+    };
+    await new Promise((resolve) => raw.once('connect', resolve));
+    const w = new FrameWriter();
+    w.preamble();
+    w.hello({
+      instanceId: 77n,
+      nodeId: 77,
+      wall: Date.now(),
+      maxFrame: 1 << 20,
+      snapshotWindow: 1 << 18,
+      timeoutMs: 60_000,
+    });
+    w.catalogue(1, [{ index: 0, name: 'kv', type: 'keyval', version: 1 }]);
+    raw.write(w.take());
+    raw.pause();
+    await until(() => a.node.nodesOnline === 1, 'the peer established');
+    const [local] = a.node.localZones();
+    const value = bytes('x'.repeat(16 * 1024));
+    // 16 MB more than loopback's socket buffers take: the socket is left with a backlog.
+    for (let i = 0; i < 1000; i++) a.zone('kv').set(`fill-${i}`, value, T + 600_000);
+    await until(() => a.node.pendingRecords(local) === 0, 'the first burst written');
+    // Changes now: held back by the backlog, then written when zone_sync_interval runs out.
+    const started = performance.now();
+    for (let i = 0; i < 50; i++) a.zone('kv').set(`late-${i}`, bytes('1'), T + 600_000);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(a.node.pendingRecords(local), 50, 'held while the socket has a backlog');
+    await until(() => a.node.pendingRecords(local) === 0, 'the late changes written', 3000);
+    const waited = performance.now() - started;
+    t.diagnostic(`written after ${waited.toFixed(0)} ms`);
+    assert.ok(
+      waited >= 250 && waited < 1000,
+      `written after ${waited.toFixed(0)} ms (zone_sync_interval 300ms)`,
+    );
+  });
+
+  it('expiry travels as an absolute time: records and tombstones expire at the same instant on both', async () => {
+    const a = makeNode(1, [{ name: 'kv' }]);
+    const b = makeNode(2, [{ name: 'kv' }]);
+    const at = Date.now() + 400;
+    a.zone('kv').set('in-snapshot', bytes('1'), at);
+    await join(a, b);
+    a.zone('kv').set('live', bytes('2'), at + 1);
+    a.zone('kv').set('deleted', bytes('3'), at + 2);
+    a.zone('kv').delete('deleted');
+    await until(() => b.zone('kv').store.get('deleted')?.deleted === true, 'the tombstone on b');
+    for (const [key, expireAt] of [
+      ['in-snapshot', at],
+      ['live', at + 1],
+      ['deleted', at + 2],
+    ] as const) {
+      assert.equal(b.zone('kv').store.get(key)?.expireAt, expireAt, key);
+      assert.equal(a.zone('kv').store.get(key)?.expireAt, expireAt, key);
+    }
+    assert.equal(text(b.zone('kv').get('live')?.value), '2');
+    await new Promise((r) => setTimeout(r, Math.max(0, at + 10 - Date.now())));
+    for (const n of [a, b]) {
+      for (const key of ['in-snapshot', 'live', 'deleted']) {
+        assert.equal(n.zone('kv').get(key), undefined, `${key} expired on node ${n.node.nodeId}`);
+      }
+    }
+  });
+
+  it('skips zones whose type or module version differs (warned) or that one side lacks (info), syncs the rest', async () => {
+    const keyvalV2 = { ...keyvalType, syncVersion: 2 };
+    const a = makeNode(1, [
+      { name: 'kv' },
+      { name: 'sess', type: stickyType },
+      { name: 'newer', type: keyvalV2 },
+      { name: 'only-a' },
+    ]);
+    const b = makeNode(2, [{ name: 'kv' }, { name: 'sess', type: keyvalType }, { name: 'newer' }]);
     a.zone('sess').set('s', bytes('1'), T + 60_000);
+    a.zone('newer').set('n', bytes('1'), T + 60_000);
     a.zone('kv').set('k', bytes('1'), T + 60_000);
     await join(a, b);
     assert.equal(text(b.zone('kv').get('k')?.value), '1');
     assert.equal(b.zone('sess').get('s'), undefined);
-    const warning = `[warn] zone_sync: zone "sess" is sticky v1 on this node but keyval v1 on peer`;
-    assert.ok(
-      a.logs.some((l) => l.startsWith(warning)),
-      a.logs.join('\n'),
-    );
+    assert.equal(b.zone('newer').get('n'), undefined);
+    for (const warning of [
+      '[warn] zone_sync: zone "sess" is sticky v1 on this node but keyval v1 on peer',
+      '[warn] zone_sync: zone "newer" is keyval v2 on this node but keyval v1 on peer',
+    ]) {
+      assert.ok(
+        a.logs.some((l) => l.startsWith(warning)),
+        a.logs.join('\n'),
+      );
+    }
     assert.ok(a.logs.some((l) => l.startsWith('[info] zone_sync: zone "only-a" is not on peer')));
   });
 

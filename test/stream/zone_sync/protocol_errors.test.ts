@@ -28,8 +28,11 @@ let nextInstance = 100n;
 
 type Attack = (w: FrameWriter) => Uint8Array | undefined;
 
-/** A hand-made peer: handshake done (HELLO, a CATALOGUE with `kv` at index 0), then the attack's frames and raw bytes. */
-async function misbehave(attack: Attack, handshake = true): Promise<{ closeCode?: number }> {
+/**
+ * A hand-made peer: handshake done (HELLO, a CATALOGUE with `kv` at index 0), then the attack's
+ * frames and raw bytes (and the end of its side of the connection with `hangUp`).
+ */
+async function misbehave(attack: Attack, handshake = true, hangUp = false): Promise<{ closeCode?: number }> {
   const raw = net.connect({ host: '127.0.0.1', port });
   raw.on('error', () => {});
   const result: { closeCode?: number } = {};
@@ -60,6 +63,7 @@ async function misbehave(attack: Attack, handshake = true): Promise<{ closeCode?
   const extra = attack(w);
   raw.write(w.take());
   if (extra !== undefined) raw.write(extra);
+  if (hangUp) raw.end();
   await closed;
   return result;
 }
@@ -155,6 +159,22 @@ describe('zone_sync protocol errors', () => {
     await new Promise((resolve) => raw.on('close', resolve));
     assert.ok(a.logs.slice(before).some((l) => l.includes('records frame before CATALOGUE')));
     assert.equal(a.zone('kv').get('early'), undefined);
+  });
+
+  it('a frame cut short by the end of the connection: logged as such, nothing of it applied', async () => {
+    const before = a.logs.length;
+    // A RECORDS frame less its last 5 bytes, after a complete handshake; then the peer hangs up.
+    const frame = new FrameWriter();
+    record(frame, 'records', 'truncated');
+    const whole = Buffer.from(frame.take());
+    await misbehave(() => whole.subarray(0, whole.length - 5), true, true);
+    await until(() => a.logs.slice(before).some((l) => l.includes('mallory disconnected')), 'the log line');
+    const line = a.logs.slice(before).find((l) => l.includes('mallory disconnected'));
+    assert.equal(
+      line,
+      `[notice] zone_sync: peer mallory disconnected: connection closed after ${whole.length - 5} of ${whole.length} bytes of a frame`,
+    );
+    assert.equal(a.zone('kv').get('truncated'), undefined);
   });
 
   it('after all that, a and b still sync', async () => {
