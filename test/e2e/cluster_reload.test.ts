@@ -1,6 +1,8 @@
 // `zonesync cluster reload`: the new configuration is checked for every node, and against the
 // running zones, before any node is signalled; a change of `sync` on a zone that stays is refused
-// with the zone and the advice, and nothing is applied. `cluster stop` ends the runner.
+// with the zone and the advice, and nothing is applied. A valid file is applied: another one by
+// restarting the nodes one by one, the running one edited in place by a HUP to each. `cluster stop`
+// ends the runner.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { type RunningCluster, startRunner } from '../cluster/harness.ts';
 import type { NodeEnv } from '../helpers/cluster.ts';
 import { standardConf, standardFiles } from '../helpers/cluster.ts';
-import { canConnect, waitFor } from '../helpers/instance.ts';
+import { canConnect, httpRequest, waitFor } from '../helpers/instance.ts';
 
 let cluster: RunningCluster;
 
@@ -84,6 +86,33 @@ test('applies a valid change in another file by restarting the nodes one by one'
   const again = await cluster.ctl('reload', '-c', 'unsynced.conf');
   assert.equal(again.code, 1);
   assert.match(again.stderr, /cannot be removed from the existing zone "rl"/);
+});
+
+test('without -c, checks the running file edited in place, then HUPs every node at once', async () => {
+  // The running file is faster.conf since the last test; the README's `cluster reload -p PREFIX`.
+  const before = [hups(1), hups(2)];
+  const pids = [cluster.pid(1), cluster.pid(2)];
+  writeConf('faster.conf', (c) =>
+    c
+      .replace('rate=20r/s', 'rate=50r/s')
+      .replace(
+        'location /api/',
+        'location = /added { return 200 "edited in place\\n"; }\n    location /api/',
+      ),
+  );
+  const res = await cluster.ctl('reload');
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^reloaded 2 nodes with .*faster\.conf$/m);
+  for (const i of [1, 2]) {
+    await waitFor(
+      async () => (await httpRequest(cluster.env.httpPort, '/added', {}, cluster.address(i))).status === 200,
+      10_000,
+      `/added on node ${i}`,
+    );
+    assert.equal(hups(i), before[i - 1] + 1);
+  }
+  // Reloaded, not restarted.
+  assert.deepEqual([cluster.pid(1), cluster.pid(2)], pids);
 });
 
 test('cluster stop stops every node, then the runner', async () => {
